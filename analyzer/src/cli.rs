@@ -1,0 +1,7 @@
+//! Command-line interface of `analyzer`.
+
+use std::process::ExitCode;
+
+pub fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,3 @@
+//! The analyzer library.
+
+pub mod cli;

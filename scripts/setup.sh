@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Idempotent set-up for trainwatt: a Python venv with PyTorch 2.13.0 (libtorch
+# for tch 0.26) and a cargo target dir, both in a cache outside the clone.
+#
+#   source scripts/setup.sh        # exports the build environment
+#   scripts/setup.sh --print-env   # prints it (used by the Makefile)
+#
+# Env knobs:
+#   TRAINWATT_CACHE   cache folder (default ~/.cache/trainwatt)
+#   TRAINWATT_PYTHON  an existing python whose `torch` is 2.13.x: used instead
+#                     of creating a venv (a user who already has PyTorch)
+#   TRAINWATT_NO_TORCH=1  skip libtorch entirely (analyzer-only builds)
+set -euo pipefail
+
+TORCH_VERSION="2.13.0"
+CACHE="${TRAINWATT_CACHE:-$HOME/.cache/trainwatt}"
+mkdir -p "$CACHE"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ "${TRAINWATT_NO_TORCH:-0}" != "1" ]; then
+  if [ -n "${TRAINWATT_PYTHON:-}" ]; then
+    PY="$TRAINWATT_PYTHON"
+  else
+    VENV="$CACHE/venv"
+    PY="$VENV/bin/python"
+    if [ ! -x "$PY" ]; then
+      log "creating venv $VENV"
+      python3 -m venv "$VENV"
+    fi
+  fi
+  have=$("$PY" -c 'import torch,sys; sys.stdout.write(torch.__version__)' 2>/dev/null || true)
+  case "$have" in
+    "$TORCH_VERSION"*) ;;
+    *)
+      if [ -n "${TRAINWATT_PYTHON:-}" ]; then
+        log "TRAINWATT_PYTHON=$PY has torch '${have:-none}', tch 0.26 needs $TORCH_VERSION"; exit 1
+      fi
+      log "installing torch==$TORCH_VERSION into $VENV (about 75 s, 4.7 GB)"
+      lock="$CACHE/pip.lock"
+      ( flock 9
+        "$PY" -m pip install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" ) 9>"$lock"
+      ;;
+  esac
+  PYBIN="$(dirname "$PY")"
+  TORCH_LIB="$("$PY" -c 'import os,torch; print(os.path.join(os.path.dirname(torch.__file__),"lib"))' 2>/dev/null)"
+  ENV_LINES="export PATH=\"$PYBIN:\$PATH\"
+export LIBTORCH_USE_PYTORCH=1
+export TRAINWATT_TORCH_LIB=\"$TORCH_LIB\""
+else
+  ENV_LINES=""
+fi
+ENV_LINES="$ENV_LINES
+export CARGO_TARGET_DIR=\"\${CARGO_TARGET_DIR:-$CACHE/target}\""
+
+if [ "${1:-}" = "--print-env" ]; then
+  printf '%s\n' "$ENV_LINES"
+else
+  eval "$ENV_LINES"
+fi
