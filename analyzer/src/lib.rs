@@ -1,3 +1,5 @@
-//! The analyzer library.
+//! The analyzer library: archive scan -> energy per epoch -> criteria ->
+//! metrics -> exporters. The binary's `main.rs` only calls [`cli::main`].
 
 pub mod cli;
+pub mod model;

@@ -1,0 +1,90 @@
+//! The in-memory shape of what the analyzer works on, between the archive
+//! reader (`archive`) and the pure metric functions (`metrics`): one
+//! [`RunData`] per run, holding per-epoch accuracy and energy.
+
+use std::path::PathBuf;
+use trainwatt_trace::Manifest;
+
+/// How E(i) was obtained (SPEC §2); printed in every output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnergyMode {
+    /// Differences of cumulative hardware counters.
+    Counter,
+    /// Trapezoidal integral of power over time.
+    Integral,
+    /// The paper's plain sum of power samples (W-sum; not an energy).
+    SampleSum,
+}
+
+/// One completed epoch of a run with the energy spent up to its end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochEnergy {
+    pub epoch: u32,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub train_acc: Option<f64>,
+    pub test_acc: Option<f64>,
+    pub train_loss: Option<f64>,
+    pub test_loss: Option<f64>,
+    /// E(i) in J from the start of epoch 1 to the end of this epoch, gross,
+    /// over the selected components (counter or integral mode).
+    pub energy_j: f64,
+    /// Idle-baseline-subtracted E(i) in J, when a baseline was requested.
+    pub net_energy_j: Option<f64>,
+    /// The paper's sample-sum (sum of W samples) over the same window.
+    pub sample_sum_w: f64,
+    /// Wall time from the start of epoch 1 to the end of this epoch, s.
+    pub elapsed_s: f64,
+}
+
+/// A run as the metrics see it.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// Energy mode actually used for `energy_j` of this run.
+    pub energy_mode: EnergyMode,
+    /// Whether any selected source of this run is modelled.
+    pub modelled: bool,
+    /// Sorted by epoch, 1..=n, complete epochs only.
+    pub epochs: Vec<EpochEnergy>,
+    /// Problems found that did not exclude the run (shown to the user).
+    pub warnings: Vec<String>,
+}
+
+impl RunData {
+    pub fn platform(&self) -> &str {
+        &self.manifest.platform
+    }
+    pub fn dataset(&self) -> &str {
+        self.manifest.workload.dataset.as_deref().unwrap_or("none")
+    }
+    pub fn arch(&self) -> &str {
+        self.manifest.workload.arch.as_deref().unwrap_or("none")
+    }
+    pub fn width(&self) -> u32 {
+        self.manifest.workload.width.unwrap_or(0)
+    }
+    /// Criteria's view of the epochs.
+    pub fn points(&self) -> Vec<trainwatt_trace::EpochPoint> {
+        self.epochs
+            .iter()
+            .map(|e| trainwatt_trace::EpochPoint {
+                epoch: e.epoch,
+                train_acc: e.train_acc,
+                test_acc: e.test_acc,
+                energy_j: Some(e.energy_j),
+                sample_sum_w: Some(e.sample_sum_w),
+                elapsed_s: e.elapsed_s,
+            })
+            .collect()
+    }
+}
+
+/// A run that was found but left out, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Excluded {
+    pub dir: PathBuf,
+    pub reason: String,
+}
