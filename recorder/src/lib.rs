@@ -3,4 +3,5 @@
 //! `train`, `study`).
 
 pub mod cli;
+pub mod host;
 pub mod sources;
