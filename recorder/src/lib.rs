@@ -5,3 +5,9 @@
 pub mod cli;
 pub mod host;
 pub mod sources;
+#[cfg(feature = "train")]
+pub mod train;
+pub mod fsutil;
+pub mod recording;
+pub mod sampler;
+pub mod sink;

@@ -14,10 +14,12 @@
 //! to the epoch.
 
 pub mod criterion;
+pub mod epoch;
 pub mod layout;
 pub mod manifest;
 pub mod schema;
 
+pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};
 pub use criterion::{Criterion, CriterionParseError, EnergyUnit, EpochPoint, Split, StopDecision};
 pub use manifest::{
     Domain, HostFacts, Manifest, ManifestError, Method, RunStatus, SamplerStats, SourceInfo,

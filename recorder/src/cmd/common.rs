@@ -1,0 +1,236 @@
+//! Options and steps shared by the recording commands: where to write, at
+//! what rate, which sources, the manifest template, and signal handling.
+
+use crate::recording::RecordingOptions;
+use crate::sources::{self, DiscoverOptions, PowerSource};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use trainwatt_trace::{HostFacts, Manifest, RunStatus, SamplerStats, Workload, SCHEMA_VERSION};
+
+/// Output format of commands that print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Which sources to use and how to model the unmeasurable ones.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Watts per fully busy core for the modelled CPU source.
+    #[arg(long, default_value_t = sources::DEFAULT_CPU_W_PER_CORE)]
+    pub cpu_w_per_core: f64,
+    /// Watts per GB of installed memory for the modelled DRAM source.
+    #[arg(long, default_value_t = sources::DEFAULT_DRAM_W_PER_GB)]
+    pub dram_w_per_gb: f64,
+    /// Never add modelled sources (record only what is measured).
+    #[arg(long)]
+    pub no_modelled: bool,
+    /// Test hook: use constant fake sources instead of the hardware
+    /// (`gpu=200,cpu=50,dram=5`, watts).
+    #[arg(long, hide = true)]
+    pub fake_sources: Option<String>,
+}
+
+impl SourceArgs {
+    /// The sources to record with, and what was not usable (for warnings).
+    pub fn open(&self) -> Result<(Vec<Box<dyn PowerSource>>, Vec<sources::Unavailable>)> {
+        if let Some(spec) = &self.fake_sources {
+            let fakes = sources::fake::parse_fake_spec(spec)
+                .map_err(|e| anyhow::anyhow!("--fake-sources '{spec}': {e}"))?;
+            let v: Vec<Box<dyn PowerSource>> = fakes
+                .into_iter()
+                .map(|f| Box::new(f) as Box<dyn PowerSource>)
+                .collect();
+            return Ok((v, Vec::new()));
+        }
+        let d = sources::discover(&self.discover_options());
+        if d.sources.is_empty() {
+            let why: Vec<String> = d
+                .unavailable
+                .iter()
+                .map(|u| format!("{}: {}", u.name, u.reason))
+                .collect();
+            bail!(
+                "no usable power source here ({}); run `recorder sources` for the fixes",
+                why.join("; ")
+            );
+        }
+        Ok((d.sources, d.unavailable))
+    }
+
+    pub fn discover_options(&self) -> DiscoverOptions {
+        DiscoverOptions {
+            cpu_w_per_core: self.cpu_w_per_core,
+            dram_w_per_gb: self.dram_w_per_gb,
+            modelled: if self.no_modelled {
+                sources::ModelledPolicy::Never
+            } else {
+                sources::ModelledPolicy::Auto
+            },
+            ..DiscoverOptions::default()
+        }
+    }
+}
+
+/// Where and how fast to record.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// Archive folder; the run goes in a new sub-folder (never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Sampling rate in Hz.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Platform name used to keep hosts apart (default: derived from the GPU
+    /// or CPU model).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// How often a complete samples segment reaches disk (e.g. 1s, 500ms).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub flush_interval: Duration,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+impl RecordArgs {
+    pub fn recording_options(&self) -> Result<RecordingOptions> {
+        if !(self.rate > 0.0 && self.rate <= 100_000.0) {
+            bail!("--rate {} Hz is out of range (0, 100000]", self.rate);
+        }
+        Ok(RecordingOptions {
+            rate_hz: self.rate,
+            flush_interval: self.flush_interval,
+        })
+    }
+}
+
+/// Parses `30s`, `500ms`, `2m`, `1h`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 30s, 500ms, 2m or 1h"))?;
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use ms, s, m or h)")),
+    };
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("'{s}' must be a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(v * scale))
+}
+
+/// A platform name from the host facts: the first GPU's name, else the CPU
+/// model, shortened to something readable in a table.
+pub fn derive_platform(host: &HostFacts) -> String {
+    let raw = host
+        .gpus
+        .first()
+        .map(|g| g.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| host.cpu_model.clone());
+    let cleaned: String = raw
+        .replace("(R)", "")
+        .replace("(TM)", "")
+        .replace("CPU", "")
+        .split_whitespace()
+        .filter(|w| *w != "@")
+        .collect::<Vec<_>>()
+        .join("-");
+    let name = trainwatt_trace::layout::sanitize(&cleaned);
+    if name == "none" {
+        "unknown".into()
+    } else {
+        name
+    }
+}
+
+/// The manifest template for a new run (the recording fills in the rest).
+pub fn manifest_template(platform: Option<&str>, workload: Workload, warnings: Vec<String>) -> Manifest {
+    let host = crate::host::detect();
+    Manifest {
+        schema_version: SCHEMA_VERSION,
+        run_id: String::new(),
+        started_at_utc: String::new(),
+        ended_at_utc: None,
+        status: RunStatus::Running,
+        platform: platform.map_or_else(|| derive_platform(&host), str::to_string),
+        host,
+        sources: Vec::new(),
+        sampler: SamplerStats::default(),
+        workload,
+        epochs_approximate: false,
+        warnings,
+        error: None,
+        writer: format!("recorder {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// SIGINT/SIGTERM catcher: remembers the last signal number (0 = none).
+#[derive(Debug, Clone)]
+pub struct Signals(Arc<AtomicUsize>);
+
+impl Signals {
+    pub fn install() -> Result<Self> {
+        let flag = Arc::new(AtomicUsize::new(0));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)
+                .context("installing the SIGINT/SIGTERM handler")?;
+        }
+        Ok(Self(flag))
+    }
+
+    /// The last signal received, if any.
+    pub fn received(&self) -> Option<i32> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            s => Some(s as i32),
+        }
+    }
+
+    /// Forget the signal (after it was forwarded).
+    pub fn clear(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Warnings for the manifest about sources that could not be used.
+pub fn unavailable_warnings(u: &[sources::Unavailable]) -> Vec<String> {
+    u.iter()
+        .map(|u| format!("source {} not used: {}", u.name, u.reason))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("3 days").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn platform_from_cpu_model() {
+        let host = HostFacts {
+            cpu_model: "Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz".into(),
+            ..HostFacts::default()
+        };
+        assert_eq!(derive_platform(&host), "Intel-Xeon-E5-2680-v4-2.40GHz");
+    }
+}

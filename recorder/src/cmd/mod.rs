@@ -1,0 +1,8 @@
+//! The `recorder` subcommands, one file each, plus what they share.
+
+pub mod common;
+pub mod sample;
+pub mod sources;
+#[cfg(feature = "train")]
+pub mod train;
+pub mod wrap;

@@ -1,0 +1,263 @@
+//! One run being recorded: its folder, manifest, sampler and writer threads.
+//!
+//! Life cycle: [`Recording::start`] creates a *new* run folder (never an
+//! existing one), writes the manifest with status `running`, and starts the
+//! sampler and writer threads; the caller adds epochs as they complete
+//! ([`Recording::add_epoch`] rewrites `epochs.parquet` atomically, so no
+//! completed epoch is ever lost); [`Recording::finish`] stops sampling,
+//! closes the last segment and writes the final manifest. A run killed with
+//! SIGKILL keeps status `running`, its closed segments and its epochs.
+
+use crate::fsutil;
+use crate::sampler::{self, Clock, LiveTotals, SamplerHandle};
+use crate::sink::{self, SinkError, SinkReport};
+use crate::sources::PowerSource;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use trainwatt_trace::layout::Partition;
+use trainwatt_trace::schema::MANIFEST_FILE;
+use trainwatt_trace::{EpochRow, Manifest, RunStatus};
+
+/// Errors of a recording; each names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("cannot create run folder {path}: {source} (choose a writable --out folder)")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source} (earlier data in the run is intact)")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("cannot start the {what} thread: {source}")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Settings of a recording.
+#[derive(Debug, Clone)]
+pub struct RecordingOptions {
+    pub rate_hz: f64,
+    /// How often a complete samples segment reaches disk.
+    pub flush_interval: Duration,
+}
+
+impl Default for RecordingOptions {
+    fn default() -> Self {
+        Self {
+            rate_hz: 1000.0,
+            flush_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A run in progress.
+#[derive(Debug)]
+pub struct Recording {
+    dir: PathBuf,
+    manifest: Manifest,
+    clock: Clock,
+    epochs: Vec<EpochRow>,
+    sampler: Option<SamplerHandle>,
+    writer: Option<JoinHandle<Result<SinkReport, SinkError>>>,
+}
+
+/// What a finished recording produced.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub sink: SinkReport,
+}
+
+/// Creates a fresh run folder for `partition` under `archive`. If the name
+/// is taken (two runs started in the same second), a suffix is added: an
+/// existing run is never written into.
+pub fn create_run_dir(
+    archive: &Path,
+    partition: &Partition,
+    base_id: &str,
+) -> Result<(PathBuf, String), RecordingError> {
+    let parent = archive.join(partition.relative_dir());
+    std::fs::create_dir_all(&parent).map_err(|source| RecordingError::CreateDir {
+        path: parent.clone(),
+        source,
+    })?;
+    for n in 0..1000 {
+        let id = if n == 0 {
+            base_id.to_string()
+        } else {
+            format!("{base_id}-{n}")
+        };
+        let dir = partition.run_dir(archive, &id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((dir, id)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(RecordingError::CreateDir { path: dir, source }),
+        }
+    }
+    Err(RecordingError::CreateDir {
+        path: parent,
+        source: std::io::Error::other("1000 runs with the same id already exist"),
+    })
+}
+
+/// A run id from the UTC start time and a few labels, e.g.
+/// `20261129T171500Z-lenet-w3-s7`.
+pub fn base_run_id(clock: &Clock, labels: &[String]) -> String {
+    let t = clock.started_at_utc();
+    let compact: String = t
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    let mut id = format!("{compact}Z");
+    for l in labels {
+        id.push('-');
+        id.push_str(l);
+    }
+    id
+}
+
+impl Recording {
+    /// Starts recording into a new run folder. `manifest` is a template: its
+    /// run id, start time, sources, status and sampler fields are filled in.
+    pub fn start(
+        archive: &Path,
+        partition: &Partition,
+        mut manifest: Manifest,
+        sources: Vec<Box<dyn PowerSource>>,
+        opts: &RecordingOptions,
+        clock: Clock,
+        id_labels: &[String],
+    ) -> Result<Self, RecordingError> {
+        let (dir, run_id) = create_run_dir(archive, partition, &base_run_id(&clock, id_labels))?;
+        manifest.run_id = run_id.clone();
+        manifest.started_at_utc = clock.started_at_utc();
+        manifest.status = RunStatus::Running;
+        manifest.sources = sources.iter().map(|s| s.info()).collect();
+        manifest.sampler.rate_hz = opts.rate_hz;
+        write_manifest(&dir, &manifest)?;
+
+        let ids: Vec<String> = manifest.sources.iter().map(|s| s.id.clone()).collect();
+        // ~2 s of batches in flight before the sampler starts holding them.
+        let (tx, rx) = crossbeam_channel::bounded(40);
+        let wdir = dir.clone();
+        let flush = opts.flush_interval;
+        let writer = std::thread::Builder::new()
+            .name("trainwatt-writer".into())
+            .spawn(move || sink::run_writer(&wdir, &run_id, &ids, rx, flush, &mut |_| {}))
+            .map_err(|source| RecordingError::Thread {
+                what: "writer",
+                source,
+            })?;
+        let sampler = sampler::spawn(sources, clock, opts.rate_hz, tx).map_err(|source| {
+            RecordingError::Thread {
+                what: "sampler",
+                source,
+            }
+        })?;
+        Ok(Self {
+            dir,
+            manifest,
+            clock,
+            epochs: Vec::new(),
+            sampler: Some(sampler),
+            writer: Some(writer),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+    pub fn epochs(&self) -> &[EpochRow] {
+        &self.epochs
+    }
+    pub fn manifest_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
+
+    /// Running energy totals (for live stopping rules and progress).
+    pub fn live(&self) -> LiveTotals {
+        self.sampler.as_ref().map(|s| s.live()).unwrap_or_default()
+    }
+
+    /// Records a completed epoch durably (atomic rewrite of the epoch file).
+    pub fn add_epoch(&mut self, row: EpochRow) -> Result<(), RecordingError> {
+        self.epochs.push(row);
+        sink::write_epochs(&self.dir, &self.manifest.run_id, &self.epochs)?;
+        Ok(())
+    }
+
+    /// Rewrites the manifest now (e.g. after adding warnings).
+    pub fn save_manifest(&self) -> Result<(), RecordingError> {
+        write_manifest(&self.dir, &self.manifest)
+    }
+
+    /// Stops sampling, flushes everything and writes the final manifest.
+    /// A writer failure turns the status into `failed` with the reason.
+    pub fn finish(
+        mut self,
+        status: RunStatus,
+        error: Option<String>,
+    ) -> Result<RunSummary, RecordingError> {
+        let outcome = self.sampler.take().map(SamplerHandle::stop).unwrap_or_default();
+        let sink = match self.writer.take().map(|w| w.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(SinkError::Io {
+                path: self.dir.clone(),
+                source: std::io::Error::other("the writer thread panicked"),
+            }),
+            None => Ok(SinkReport::default()),
+        };
+        let m = &mut self.manifest;
+        m.sampler.ticks = outcome.ticks;
+        m.sampler.missed_deadlines = outcome.missed_deadlines;
+        m.sampler.suspect_wraps = outcome.suspect_wraps;
+        m.ended_at_utc = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        m.status = status;
+        m.error = error;
+        if outcome.read_errors > 0 {
+            m.warnings.push(format!(
+                "{} source reads failed; first errors: {}",
+                outcome.read_errors,
+                outcome.first_errors.join("; ")
+            ));
+        }
+        let report = match sink {
+            Ok(r) => r,
+            Err(e) => {
+                m.status = RunStatus::Failed;
+                m.error = Some(format!("writing samples failed: {e}"));
+                write_manifest(&self.dir, m)?;
+                return Err(e.into());
+            }
+        };
+        m.sampler.segments = report.segments;
+        write_manifest(&self.dir, m)?;
+        Ok(RunSummary {
+            dir: self.dir.clone(),
+            manifest: self.manifest.clone(),
+            sink: report,
+        })
+    }
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), RecordingError> {
+    let path = dir.join(MANIFEST_FILE);
+    fsutil::write_bytes_atomic(&path, m.to_json().as_bytes())
+        .map_err(|source| RecordingError::Write { path, source })
+}

@@ -1,0 +1,252 @@
+//! The sampling loop: reads every source on an absolute schedule on its own
+//! thread and hands batches of rows to the writer thread.
+//!
+//! Why an absolute schedule: "sleep one period after each read" drifts by
+//! the read time every tick, so a 1 kHz sampler silently becomes a 900 Hz
+//! one. Here tick k is due at `origin + k·period`; when a tick starts after
+//! its successor's deadline has passed, the skipped deadlines are counted as
+//! missed and the schedule jumps ahead instead of bursting to catch up.
+//!
+//! The thread never blocks on I/O: batches go out with `try_send` on a
+//! bounded channel, and a full channel only makes the batch grow locally
+//! (nothing is dropped) until the writer catches up.
+
+use crate::sink::SampleRow;
+use crate::sources::PowerSource;
+use crossbeam_channel::{Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The run's monotonic clock: nanoseconds since its origin, plus the UTC
+/// wall-clock time of that origin (the anchor stored in the manifest).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: Instant,
+    started_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Clock {
+    pub fn start() -> Self {
+        Self {
+            origin: Instant::now(),
+            started_at: chrono::Utc::now(),
+        }
+    }
+
+    /// Nanoseconds since the origin.
+    pub fn now_ns(&self) -> i64 {
+        i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX)
+    }
+
+    /// RFC 3339 UTC time of t_ns = 0, with nanoseconds.
+    pub fn started_at_utc(&self) -> String {
+        self.started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    }
+}
+
+/// Running totals the recorder reads for live stopping rules and progress.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveTotals {
+    /// Energy of additive sources (gpu, cpu-package, dram) since the
+    /// sampler started, J: counters where a source has one, else trapezoid.
+    pub energy_j: f64,
+    /// The paper's sample-sum over the same sources, in summed W.
+    pub sample_sum_w: f64,
+    /// t_ns of the latest tick included.
+    pub t_ns: i64,
+}
+
+/// What the sampler did, for the manifest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SamplerOutcome {
+    pub ticks: u64,
+    pub missed_deadlines: u64,
+    pub suspect_wraps: u64,
+    pub read_errors: u64,
+    /// The first error of each source that had any.
+    pub first_errors: Vec<String>,
+    /// The writer went away (disk error): sampling stopped early.
+    pub writer_lost: bool,
+}
+
+/// A running sampler; [`SamplerHandle::stop`] ends it and flushes.
+#[derive(Debug)]
+pub struct SamplerHandle {
+    stop: Arc<AtomicBool>,
+    live: Arc<Mutex<LiveTotals>>,
+    thread: JoinHandle<SamplerOutcome>,
+}
+
+impl SamplerHandle {
+    /// The running totals as of the latest tick.
+    pub fn live(&self) -> LiveTotals {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops sampling, sends the last rows and returns the statistics.
+    pub fn stop(self) -> SamplerOutcome {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or_else(|_| SamplerOutcome {
+            first_errors: vec!["the sampler thread panicked".into()],
+            ..SamplerOutcome::default()
+        })
+    }
+}
+
+/// Per-source running energy for the live totals.
+struct LiveSource {
+    additive: bool,
+    first_energy_uj: Option<i64>,
+    last: Option<(i64, f32)>,
+    integral_j: f64,
+    energy_j: f64,
+    has_counter: bool,
+}
+
+/// How often batches are handed to the writer.
+const SEND_EVERY: Duration = Duration::from_millis(50);
+
+/// Starts sampling `sources` at `rate_hz` on a new thread.
+pub fn spawn(
+    mut sources: Vec<Box<dyn PowerSource>>,
+    clock: Clock,
+    rate_hz: f64,
+    tx: Sender<Vec<SampleRow>>,
+) -> std::io::Result<SamplerHandle> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let live = Arc::new(Mutex::new(LiveTotals::default()));
+    let (stop2, live2) = (stop.clone(), live.clone());
+    let thread = std::thread::Builder::new()
+        .name("trainwatt-sampler".into())
+        .spawn(move || sample_loop(&mut sources, clock, rate_hz, &tx, &stop2, &live2))?;
+    Ok(SamplerHandle { stop, live, thread })
+}
+
+fn sample_loop(
+    sources: &mut [Box<dyn PowerSource>],
+    clock: Clock,
+    rate_hz: f64,
+    tx: &Sender<Vec<SampleRow>>,
+    stop: &AtomicBool,
+    live: &Mutex<LiveTotals>,
+) -> SamplerOutcome {
+    let period_ns = (1e9 / rate_hz.max(1e-3)).round().max(1.0) as i64;
+    let infos: Vec<_> = sources.iter().map(|s| s.info()).collect();
+    // A source polled slower than the sampler (e.g. /proc/stat) is read on
+    // its own schedule; between polls it is simply not read.
+    let poll_ns: Vec<i64> = infos
+        .iter()
+        .map(|i| {
+            let p = if i.poll_hz > 0.0 { (1e9 / i.poll_hz) as i64 } else { period_ns };
+            p.max(period_ns)
+        })
+        .collect();
+    let mut next_poll = vec![0i64; sources.len()];
+    let mut state: Vec<LiveSource> = infos
+        .iter()
+        .map(|i| LiveSource {
+            additive: i.domain.is_additive(),
+            first_energy_uj: None,
+            last: None,
+            integral_j: 0.0,
+            energy_j: 0.0,
+            has_counter: false,
+        })
+        .collect();
+    let mut errored = vec![false; sources.len()];
+    let mut out = SamplerOutcome::default();
+    let mut buf: Vec<SampleRow> = Vec::with_capacity(4096);
+    let origin = clock.now_ns();
+    let mut last_send = Instant::now();
+    let mut k: i64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock.now_ns();
+        out.ticks += 1;
+        let mut sum_w = 0.0;
+        for (i, src) in sources.iter_mut().enumerate() {
+            if now < next_poll[i] {
+                continue;
+            }
+            // Absolute per-source schedule too; half a period of slack so a
+            // tick that lands a little early still takes the reading.
+            let due = next_poll[i] + poll_ns[i];
+            next_poll[i] = if due <= now { now + poll_ns[i] - period_ns / 2 } else { due };
+            match src.read(now) {
+                Ok(r) => {
+                    out.suspect_wraps += u64::from(r.suspect_wrap);
+                    buf.push(SampleRow {
+                        t_ns: now,
+                        source: i as u16,
+                        power_w: r.power_w,
+                        energy_uj: r.energy_uj,
+                    });
+                    let s = &mut state[i];
+                    if let Some(p) = r.power_w {
+                        if let Some((t0, p0)) = s.last {
+                            s.integral_j += 0.5 * f64::from(p0 + p) * (now - t0) as f64 * 1e-9;
+                        }
+                        s.last = Some((now, p));
+                        if s.additive {
+                            sum_w += f64::from(p);
+                        }
+                    }
+                    if let Some(e) = r.energy_uj {
+                        let first = *s.first_energy_uj.get_or_insert(e);
+                        s.has_counter = true;
+                        s.energy_j = (e - first) as f64 * 1e-6;
+                    }
+                }
+                Err(e) => {
+                    out.read_errors += 1;
+                    if !errored[i] {
+                        errored[i] = true;
+                        out.first_errors.push(format!("{}: {e}", infos[i].id));
+                    }
+                }
+            }
+        }
+        update_live(live, &state, sum_w, now);
+        if last_send.elapsed() >= SEND_EVERY && !buf.is_empty() {
+            match tx.try_send(std::mem::take(&mut buf)) {
+                Ok(()) => last_send = Instant::now(),
+                Err(TrySendError::Full(b)) => buf = b,
+                Err(TrySendError::Disconnected(_)) => {
+                    out.writer_lost = true;
+                    return out;
+                }
+            }
+        }
+        k += 1;
+        let mut deadline = origin + k * period_ns;
+        let now = clock.now_ns();
+        if now >= deadline {
+            let behind = (now - deadline) / period_ns + 1;
+            out.missed_deadlines += behind as u64;
+            k += behind;
+            deadline = origin + k * period_ns;
+        }
+        std::thread::sleep(Duration::from_nanos((deadline - now).max(0) as u64));
+    }
+    if !buf.is_empty() && tx.send(buf).is_err() {
+        out.writer_lost = true;
+    }
+    out
+}
+
+fn update_live(live: &Mutex<LiveTotals>, state: &[LiveSource], sum_w: f64, t_ns: i64) {
+    let energy_j: f64 = state
+        .iter()
+        .filter(|s| s.additive)
+        .map(|s| if s.has_counter { s.energy_j } else { s.integral_j })
+        .sum();
+    let mut l = live.lock().unwrap_or_else(PoisonError::into_inner);
+    l.energy_j = energy_j;
+    l.sample_sum_w += sum_w;
+    l.t_ns = t_ns;
+}
