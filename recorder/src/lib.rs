@@ -3,6 +3,7 @@
 //! `train`, `study`).
 
 pub mod cli;
+pub mod cmd;
 pub mod host;
 pub mod sources;
 #[cfg(feature = "train")]

@@ -195,6 +195,14 @@ impl Recording {
         self.sampler.as_ref().map(|s| s.live()).unwrap_or_default()
     }
 
+    /// A shared view of the running totals (see [`SamplerHandle::live_shared`]).
+    pub fn live_shared(&self) -> std::sync::Arc<std::sync::Mutex<LiveTotals>> {
+        self.sampler
+            .as_ref()
+            .map(SamplerHandle::live_shared)
+            .unwrap_or_default()
+    }
+
     /// Records a completed epoch durably (atomic rewrite of the epoch file).
     pub fn add_epoch(&mut self, row: EpochRow) -> Result<(), RecordingError> {
         self.epochs.push(row);

@@ -89,6 +89,12 @@ impl SamplerHandle {
             .clone()
     }
 
+    /// A shared view of the running totals, for closures that outlive a
+    /// borrow of the handle.
+    pub fn live_shared(&self) -> Arc<Mutex<LiveTotals>> {
+        self.live.clone()
+    }
+
     /// Stops sampling, sends the last rows and returns the statistics.
     pub fn stop(self) -> SamplerOutcome {
         self.stop.store(true, Ordering::Relaxed);

@@ -93,8 +93,16 @@ fn samples_props(run_id: &str) -> WriterProperties {
         .set_column_encoding(col(sc::POWER_W), Encoding::BYTE_STREAM_SPLIT)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_sorting_columns(Some(vec![
-            SortingColumn::new(1, false, false),
-            SortingColumn::new(0, false, false),
+            SortingColumn {
+                column_idx: 1,
+                descending: false,
+                nulls_first: false,
+            },
+            SortingColumn {
+                column_idx: 0,
+                descending: false,
+                nulls_first: false,
+            },
         ]))
         .build()
 }

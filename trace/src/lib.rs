@@ -22,7 +22,7 @@ pub mod schema;
 pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};
 pub use criterion::{Criterion, CriterionParseError, EnergyUnit, EpochPoint, Split, StopDecision};
 pub use manifest::{
-    Domain, HostFacts, Manifest, ManifestError, Method, RunStatus, SamplerStats, SourceInfo,
+    Domain, GpuFacts, HostFacts, Manifest, ManifestError, Method, RunStatus, SamplerStats, SourceInfo,
     Workload,
 };
 pub use schema::{SchemaVersion, SCHEMA_VERSION};

@@ -22,10 +22,10 @@ pub enum Format {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Watts per fully busy core for the modelled CPU source.
-    #[arg(long, default_value_t = sources::DEFAULT_CPU_W_PER_CORE)]
+    #[arg(long, default_value_t = sources::modelled::DEFAULT_CPU_W_PER_CORE)]
     pub cpu_w_per_core: f64,
     /// Watts per GB of installed memory for the modelled DRAM source.
-    #[arg(long, default_value_t = sources::DEFAULT_DRAM_W_PER_GB)]
+    #[arg(long, default_value_t = sources::modelled::DEFAULT_DRAM_W_PER_GB)]
     pub dram_w_per_gb: f64,
     /// Never add modelled sources (record only what is measured).
     #[arg(long)]
@@ -34,6 +34,15 @@ pub struct SourceArgs {
     /// (`gpu=200,cpu=50,dram=5`, watts).
     #[arg(long, hide = true)]
     pub fake_sources: Option<String>,
+    /// Test hook: read RAPL from this powercap tree instead of /sys/class/powercap.
+    #[arg(long, hide = true)]
+    pub powercap_root: Option<PathBuf>,
+    /// Test hook: read hwmon GPUs from this drm tree instead of /sys/class/drm.
+    #[arg(long, hide = true)]
+    pub drm_root: Option<PathBuf>,
+    /// Test hook: skip NVML.
+    #[arg(long, hide = true)]
+    pub no_nvml: bool,
 }
 
 impl SourceArgs {
@@ -64,7 +73,11 @@ impl SourceArgs {
     }
 
     pub fn discover_options(&self) -> DiscoverOptions {
+        let d = DiscoverOptions::default();
         DiscoverOptions {
+            powercap_root: self.powercap_root.clone().unwrap_or(d.powercap_root.clone()),
+            drm_root: self.drm_root.clone().unwrap_or(d.drm_root.clone()),
+            use_nvml: !self.no_nvml,
             cpu_w_per_core: self.cpu_w_per_core,
             dram_w_per_gb: self.dram_w_per_gb,
             modelled: if self.no_modelled {
@@ -72,7 +85,7 @@ impl SourceArgs {
             } else {
                 sources::ModelledPolicy::Auto
             },
-            ..DiscoverOptions::default()
+            ..d
         }
     }
 }

@@ -1,0 +1,31 @@
+# trainwatt: the two commands a new user needs are `make demo` and `make test`.
+# Both call scripts/setup.sh, which (idempotently) creates the PyTorch venv
+# and the cargo target dir in ~/.cache/trainwatt (override TRAINWATT_CACHE).
+SHELL := /bin/bash
+ENV := eval "$$(scripts/setup.sh --print-env)"
+ARCHIVE ?= data/sample
+REPORT ?= reports/sample
+
+.PHONY: demo test lint bench-recorder bench-analyzer sample-archive
+
+## The main job on the shipped sample archive: every table of the analysis.
+demo:
+	@$(ENV) && cargo build --release -p trainwatt-analyzer && \
+	  "$$CARGO_TARGET_DIR/release/analyzer" report $(ARCHIVE) --out $(REPORT)
+
+## The whole test suite (what CI runs).
+test:
+	@$(ENV) && cargo fmt --all -- --check && cargo test --workspace --no-fail-fast
+
+lint:
+	@$(ENV) && cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings
+
+bench-recorder:
+	@bash bench/recorder_overhead.sh
+
+bench-analyzer:
+	@bash bench/analyzer_bench.sh
+
+## Re-record the sample archive in data/ (about an hour on 2 cores).
+sample-archive:
+	@bash scripts/record-sample.sh

@@ -1,0 +1,279 @@
+//! `recorder train`: train one case-study model while sampling power, one
+//! epoch row per epoch, optionally stopping live on a criterion.
+//!
+//! The live stop replays the criterion (the same `Criterion::replay` the
+//! analyzer uses) on the epochs so far after each epoch, so both pick the
+//! same epoch. Energies for a live `energy:` rule come from the sampler's
+//! running totals at the epoch ends (the last tick, ≤ one sample period
+//! stale); the analyzer interpolates to the exact boundary, so the two can
+//! differ only when E(i) lies within one sample period's energy of the bound.
+
+use super::common::{self, RecordArgs, Signals};
+use crate::recording::Recording;
+use crate::sampler::{Clock, LiveTotals};
+use crate::train::{self, Arch, DatasetKind, DeviceChoice, KlDirection, Protocol, TrainConfig};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::PoisonError;
+use trainwatt_trace::layout::Partition;
+use trainwatt_trace::{Criterion, EpochPoint, EpochRow, RunStatus, Workload};
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// lenet, bcnn (Bayes by Backprop) or bcnn-mcd (MC dropout).
+    #[arg(long)]
+    pub arch: Arch,
+    /// Width multiplier k ≥ 1 (the paper uses 1..5).
+    #[arg(long, default_value_t = 1)]
+    pub width: u32,
+    /// mnist or cifar10.
+    #[arg(long)]
+    pub dataset: DatasetKind,
+    /// Folder with the dataset files (MNIST IDX, cifar-10-batches-bin).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub epochs: u32,
+    /// holdout, kfold (with --fold/--folds), ratio:F (train fraction), or
+    /// test-split:N (N of the test files train, the rest test; for when the
+    /// 60 000 MNIST training images are absent). Default: the dataset's
+    /// paper protocol (MNIST holdout, CIFAR-10 6-fold).
+    #[arg(long)]
+    pub protocol: Option<String>,
+    /// Fold held out (1-based), for kfold.
+    #[arg(long)]
+    pub fold: Option<u32>,
+    /// Number of folds, for kfold.
+    #[arg(long, default_value_t = 6)]
+    pub folds: u32,
+    /// Seed of the fold assignment or split draw.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Seed of weights, sampling and shuffling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop live on a criterion (same syntax as the analyzer's --criterion).
+    #[arg(long)]
+    pub stop: Option<Criterion>,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f64,
+    /// Weight of the KL term (bcnn).
+    #[arg(long, default_value_t = 0.1)]
+    pub beta: f64,
+    /// standard = KL(q‖p); reversed = KL(p‖q) as in the author's code (bcnn).
+    #[arg(long, default_value = "standard")]
+    pub kl: KlDirection,
+    /// Forward passes averaged at test time (bcnn valid_ens, bcnn-mcd T).
+    #[arg(long)]
+    pub test_samples: Option<u32>,
+    /// libtorch intra-op threads.
+    #[arg(long)]
+    pub threads: Option<i32>,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+    /// Sample this long before training starts, as the run's own idle
+    /// baseline window (e.g. 5s).
+    #[arg(long, value_parser = common::parse_duration)]
+    pub idle_before: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+fn protocol(args: &TrainArgs) -> Result<Protocol> {
+    let p = args.protocol.as_deref().unwrap_or("");
+    Ok(match p.split_once(':').unwrap_or((p, "")) {
+        ("", _) => match (args.dataset.default_protocol(), args.fold) {
+            (Protocol::KFold { folds, .. }, fold) => Protocol::KFold {
+                folds,
+                fold: fold.unwrap_or(1),
+                split_seed: args.split_seed,
+            },
+            (other, _) => other,
+        },
+        ("holdout", _) => Protocol::Holdout,
+        ("kfold", _) => Protocol::KFold {
+            folds: args.folds,
+            fold: args.fold.context("--protocol kfold needs --fold N (1-based)")?,
+            split_seed: args.split_seed,
+        },
+        ("ratio", f) => Protocol::Ratio {
+            train_fraction: f.parse().with_context(|| format!("--protocol {p}: expected ratio:0.7"))?,
+            split_seed: args.split_seed,
+        },
+        ("test-split", n) => Protocol::TestFilesSplit {
+            train_count: n.parse().with_context(|| format!("--protocol {p}: expected test-split:8000"))?,
+            split_seed: args.split_seed,
+        },
+        _ => bail!("--protocol '{p}': expected holdout, kfold, ratio:F or test-split:N"),
+    })
+}
+
+fn protocol_label(p: &Protocol) -> String {
+    match p {
+        Protocol::Holdout => "holdout".into(),
+        Protocol::KFold { folds, fold, .. } => format!("kfold:{fold}/{folds}"),
+        Protocol::Ratio { train_fraction, .. } => format!("ratio:{train_fraction}"),
+        Protocol::TestFilesSplit { train_count, .. } => format!("test-split:{train_count}"),
+    }
+}
+
+pub fn run(args: &TrainArgs) -> Result<ExitCode> {
+    let signals = Signals::install()?;
+    let opts = args.record.recording_options()?;
+    let protocol = protocol(args)?;
+    let cfg = TrainConfig {
+        protocol: protocol.clone(),
+        epochs: args.epochs,
+        seed: args.seed,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        beta: args.beta,
+        kl_direction: args.kl,
+        mc_samples_test: args.test_samples,
+        threads: args.threads,
+        device: args.device,
+        ..TrainConfig::paper(args.arch, f64::from(args.width), args.dataset, &args.data_dir)
+    };
+    cfg.validate()?;
+    let (sources, unavailable) = args.record.sources.open()?;
+    let (fold, folds) = match protocol {
+        Protocol::KFold { folds, fold, .. } => (Some(fold), Some(folds)),
+        _ => (None, None),
+    };
+    let workload = Workload {
+        kind: "train".into(),
+        command: std::env::args().collect(),
+        arch: Some(args.arch.to_string()),
+        width: Some(args.width),
+        dataset: Some(args.dataset.to_string()),
+        protocol: Some(protocol_label(&protocol)),
+        fold,
+        folds,
+        seed: Some(args.seed),
+        stop: args.stop.as_ref().map(ToString::to_string),
+        ..Workload::default()
+    };
+    let manifest = common::manifest_template(
+        args.record.platform.as_deref(),
+        workload,
+        common::unavailable_warnings(&unavailable),
+    );
+    let partition = Partition {
+        platform: manifest.platform.clone(),
+        dataset: args.dataset.to_string(),
+        arch: args.arch.to_string(),
+        width: args.width,
+    };
+    let clock = Clock::start();
+    let mut labels = vec![args.arch.to_string(), format!("w{}", args.width), format!("s{}", args.seed)];
+    if let Some(f) = fold {
+        labels.push(format!("f{f}"));
+    }
+    let mut rec = Recording::start(&args.record.out, &partition, manifest, sources, &opts, clock, &labels)?;
+    eprintln!("recorder: recording into {}", rec.dir().display());
+    if let Some(d) = args.idle_before {
+        std::thread::sleep(d);
+    }
+
+    let live = rec.live_shared();
+    let snapshot = || live.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    // The first clock reading the trainer takes is the start of epoch 1:
+    // remember the running totals there, so live energies count from it.
+    let at_start: RefCell<Option<LiveTotals>> = RefCell::new(None);
+    let stamp = || {
+        let t = clock.now_ns();
+        if at_start.borrow().is_none() {
+            *at_start.borrow_mut() = Some(snapshot());
+        }
+        t
+    };
+    let mut points: Vec<EpochPoint> = Vec::new();
+    let mut write_error: Option<anyhow::Error> = None;
+    let mut interrupted = false;
+    let mut fired: Option<String> = None;
+    let result = train::train(&cfg, &stamp, &mut |e| {
+        let row = EpochRow {
+            epoch: e.epoch,
+            start_ns: e.start_ns,
+            end_ns: e.end_ns,
+            train_acc: Some(e.train_acc),
+            test_acc: Some(e.test_acc),
+            train_loss: Some(e.train_loss),
+            test_loss: Some(e.test_loss),
+            examples: Some(e.examples),
+        };
+        if let Err(err) = rec.add_epoch(row) {
+            write_error = Some(err.into());
+            return ControlFlow::Break(());
+        }
+        let now = snapshot();
+        let start = at_start.borrow().clone().unwrap_or_default();
+        let first_start = points.first().map_or(e.start_ns, |_| rec.epochs()[0].start_ns);
+        points.push(EpochPoint {
+            epoch: e.epoch,
+            train_acc: Some(e.train_acc),
+            test_acc: Some(e.test_acc),
+            energy_j: Some(now.energy_j - start.energy_j),
+            sample_sum_w: Some(now.sample_sum_w - start.sample_sum_w),
+            elapsed_s: (e.end_ns - first_start) as f64 * 1e-9,
+        });
+        eprintln!(
+            "recorder: epoch {:>3}  train {:.4}  test {:.4}  loss {:.4}  {:.1} s  {:.1} J",
+            e.epoch,
+            e.train_acc,
+            e.test_acc,
+            e.train_loss,
+            (e.end_ns - e.start_ns) as f64 * 1e-9,
+            now.energy_j - start.energy_j
+        );
+        if signals.received().is_some() {
+            interrupted = true;
+            return ControlFlow::Break(());
+        }
+        if let Some(c) = &args.stop {
+            if let Ok(trainwatt_trace::StopDecision::Stopped { stop_epoch, fired: f, .. }) = c.replay(&points) {
+                if stop_epoch == e.epoch {
+                    fired = Some(f);
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    match (result, write_error) {
+        (Ok(summary), None) => {
+            let m = rec.manifest_mut();
+            if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&summary) {
+                m.workload.extra.extend(map);
+            }
+            if let Some(f) = &fired {
+                m.workload.extra.insert("stopped_by".into(), f.clone().into());
+            }
+            let status = if interrupted { RunStatus::Interrupted } else { RunStatus::Complete };
+            let done = rec.finish(status, interrupted.then(|| "interrupted by a signal".into()))?;
+            eprintln!(
+                "recorder: {} epochs, {} samples in {} segments, status {:?}",
+                summary.epochs_completed, done.sink.rows, done.sink.segments, done.manifest.status
+            );
+            println!("{}", done.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        (Err(e), _) => {
+            let msg = format!("{e:#}");
+            rec.finish(RunStatus::Failed, Some(msg))?;
+            Err(e).context("training failed (the run folder keeps what was recorded)")
+        }
+        (Ok(_), Some(e)) => {
+            let msg = format!("{e:#}");
+            rec.finish(RunStatus::Failed, Some(msg))?;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Drives the real `recorder` binary with fake power sources (the hidden
+//! `--fake-sources` flag) and checks what lands on disk: sampling, the wrap
+//! protocol, signals, SIGKILL durability, and bad output folders.
+
+use arrow::array::{Array, Int64Array};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use trainwatt_trace::{Manifest, RunStatus};
+
+fn recorder() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recorder"))
+}
+
+/// All run folders (those holding a manifest) under `root`.
+fn runs(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join("manifest.json").exists() {
+            out.push(d.clone());
+        }
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// (source, t_ns, energy_uj) of every sample row of a run, any order.
+fn samples(run: &Path) -> Vec<(String, i64, Option<i64>)> {
+    let mut rows = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(run.join("samples"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    for f in files {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let b = batch.unwrap();
+            let t = b.column_by_name("t_ns").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
+            let e = b.column_by_name("energy_uj").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
+            let s = arrow::compute::cast(b.column_by_name("source").unwrap(), &arrow::datatypes::DataType::Utf8).unwrap();
+            let s = s.as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
+            for i in 0..b.num_rows() {
+                rows.push((s.value(i).to_string(), t.value(i), (!e.is_null(i)).then(|| e.value(i))));
+            }
+        }
+    }
+    rows
+}
+
+fn epochs(run: &Path) -> Vec<(i32, i64, i64)> {
+    let f = std::fs::File::open(run.join("epochs.parquet")).unwrap();
+    let mut out = Vec::new();
+    for b in ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap() {
+        let b = b.unwrap();
+        let e = b.column(0).as_any().downcast_ref::<arrow::array::Int32Array>().unwrap();
+        let s = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        let n = b.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((e.value(i), s.value(i), n.value(i)));
+        }
+    }
+    out
+}
+
+#[test]
+fn sample_records_exact_fake_energy_at_the_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = recorder()
+        .args(["sample", "--duration", "1500ms", "--rate", "500", "--fake-sources", "gpu=200,cpu=50", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs = runs(dir.path());
+    assert_eq!(runs.len(), 1);
+    let m = Manifest::read(&runs[0].join("manifest.json")).unwrap();
+    assert_eq!(m.status, RunStatus::Complete);
+    assert_eq!(m.sampler.rate_hz, 500.0);
+    assert_eq!(m.sources.len(), 2);
+    let rows = samples(&runs[0]);
+    let gpu: Vec<_> = rows.iter().filter(|r| r.0 == "fake:gpu").collect();
+    // 1.5 s at 500 Hz = 750 ticks; allow for start-up and a loaded machine.
+    assert!((600..=760).contains(&gpu.len()), "{} gpu rows", gpu.len());
+    assert!(m.sampler.ticks as usize >= gpu.len());
+    // The fake counter is the exact integral of 200 W.
+    let (t0, e0) = (gpu[0].1, gpu[0].2.unwrap());
+    let (t1, e1) = (gpu[gpu.len() - 1].1, gpu[gpu.len() - 1].2.unwrap());
+    let expect_uj = 200.0 * (t1 - t0) as f64 / 1e3;
+    assert!(((e1 - e0) as f64 - expect_uj).abs() < 2.0, "{} vs {expect_uj}", e1 - e0);
+    // Sorted by time within a source.
+    assert!(gpu.windows(2).all(|w| w[0].1 < w[1].1));
+    // The run path is Hive-partitioned.
+    let rel = runs[0].strip_prefix(dir.path()).unwrap().to_string_lossy().to_string();
+    assert!(rel.contains("dataset=idle/arch=none/width=0/run="), "{rel}");
+}
+
+const CHILD: &str = r#"
+log="$TRAINWATT_EPOCH_LOG"
+sleep 0.3; echo '{"epoch":1,"train_acc":0.5,"test_acc":0.45,"train_loss":1.2}' >> "$log"
+sleep 0.3; echo 'epoch 2 looked fine' >> "$log"
+echo '{"epoch":2,"train_acc":0.7,"test_acc":0.65}' >> "$log"
+sleep 0.3; echo '{"epoch":3,"test_acc":1.5}' >> "$log"
+exit 3
+"#;
+
+#[test]
+fn wrap_records_child_epochs_and_keeps_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = recorder()
+        .args(["wrap", "--rate", "200", "--fake-sources", "gpu=100", "--arch", "mlp", "--out"])
+        .arg(dir.path())
+        .args(["--", "sh", "-c", CHILD])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = &runs(dir.path())[0];
+    let m = Manifest::read(&run.join("manifest.json")).unwrap();
+    assert_eq!(m.status, RunStatus::Failed);
+    assert_eq!(m.workload.exit_code, Some(3));
+    assert_eq!(m.workload.arch.as_deref(), Some("mlp"));
+    let e = epochs(run);
+    assert_eq!(e.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
+    assert!(e[0].2 > e[0].1 && e[1].1 == e[0].2 && e[1].2 > e[1].1, "{e:?}");
+    assert!(e[0].2 - e[0].1 >= 250_000_000, "epoch 1 spans the child's 0.3 s sleep");
+    let warnings = m.warnings.join("\n");
+    assert!(warnings.contains("line 2") && warnings.contains("epoch 2 looked fine"), "{warnings}");
+    assert!(warnings.contains("line 4") && warnings.contains("outside [0, 1]"), "{warnings}");
+    let verbatim = std::fs::read_to_string(run.join("child-epochs.jsonl")).unwrap();
+    assert_eq!(verbatim.lines().count(), 4);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2 not used"));
+}
+
+#[test]
+fn sigterm_finishes_files_and_marks_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = recorder()
+        .args(["sample", "--fake-sources", "cpu=10", "--out"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let run = &runs(dir.path())[0];
+    let m = Manifest::read(&run.join("manifest.json")).unwrap();
+    assert_eq!(m.status, RunStatus::Interrupted);
+    assert!(!samples(run).is_empty());
+}
+
+#[test]
+fn sigkill_loses_at_most_about_one_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+for i in 1 2 3 4 5 6 7 8 9; do sleep 0.25; echo "{\"epoch\":$i,\"test_acc\":0.5}" >> "$TRAINWATT_EPOCH_LOG"; done
+sleep 5
+"#;
+    let started = Instant::now();
+    let mut child = recorder()
+        .args(["wrap", "--rate", "1000", "--fake-sources", "gpu=100,cpu=20", "--out"])
+        .arg(dir.path())
+        .args(["--", "sh", "-c", script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    child.kill().unwrap(); // SIGKILL
+    let killed_after = started.elapsed();
+    child.wait().unwrap();
+    let run = &runs(dir.path())[0];
+    let m = Manifest::read(&run.join("manifest.json")).unwrap();
+    assert_eq!(m.status, RunStatus::Running, "a killed run cannot say otherwise");
+    // Every completed epoch survived (the 9th was written by 2.25 s + start-up).
+    assert_eq!(epochs(run).len(), 9);
+    // What is on disk reads, and covers all but about the last second.
+    let rows = samples(run);
+    let last_t = rows.iter().map(|r| r.1).max().unwrap();
+    let lost = killed_after.as_secs_f64() - last_t as f64 / 1e9;
+    assert!(lost < 1.6, "lost {lost:.2} s of samples");
+    // The orphaned shell child is not our concern here; it sleeps and exits.
+}
+
+#[test]
+fn unwritable_output_is_a_clear_error() {
+    let out = recorder()
+        .args(["sample", "--duration", "1s", "--fake-sources", "cpu=1", "--out", "/proc/trainwatt-nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/proc/trainwatt-nope") && err.contains("writable"), "{err}");
+}
+
+#[test]
+fn runs_in_the_same_second_never_share_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let st = recorder()
+            .args(["sample", "--duration", "100ms", "--fake-sources", "cpu=1", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+    }
+    assert_eq!(runs(dir.path()).len(), 2);
+}
