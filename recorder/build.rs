@@ -20,14 +20,12 @@ fn main() {
         );
         return;
     };
-    println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{}", lib.display());
-    println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{}", lib.display());
-    println!("cargo:rustc-link-arg-benches=-Wl,-rpath,{}", lib.display());
+    // Plain `rustc-link-arg` reaches every linked target of this package:
+    // the binary, integration tests and the lib's unit-test harness.
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
     if lib.join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-search=native={}", lib.display());
-        for kind in ["bins", "tests", "benches"] {
-            println!("cargo:rustc-link-arg-{kind}=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
-        }
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
 }
 

@@ -25,6 +25,9 @@ pub enum Command {
     /// Train a case-study model (lenet, bcnn, bcnn-mcd) while sampling.
     #[cfg(feature = "train")]
     Train(Box<cmd::train::TrainArgs>),
+    /// Run a study grid (architectures × widths × datasets × folds × seeds); resumable.
+    #[cfg(feature = "train")]
+    Study(Box<cmd::study::StudyArgs>),
 }
 
 /// Parses the arguments, runs the command, prints any error chain once.
@@ -36,6 +39,8 @@ pub fn main() -> ExitCode {
         Command::Wrap(a) => cmd::wrap::run(&a),
         #[cfg(feature = "train")]
         Command::Train(a) => cmd::train::run(&a),
+        #[cfg(feature = "train")]
+        Command::Study(a) => cmd::study::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -145,7 +145,18 @@ impl Recording {
         manifest.run_id = run_id.clone();
         manifest.started_at_utc = clock.started_at_utc();
         manifest.status = RunStatus::Running;
-        manifest.sources = sources.iter().map(|s| s.info()).collect();
+        // A source read every tick (poll_hz 0) or faster than the sampler is
+        // in fact read at the sampler's rate; record what really happens.
+        manifest.sources = sources
+            .iter()
+            .map(|s| {
+                let mut info = s.info();
+                if info.poll_hz <= 0.0 || info.poll_hz > opts.rate_hz {
+                    info.poll_hz = opts.rate_hz;
+                }
+                info
+            })
+            .collect();
         manifest.sampler.rate_hz = opts.rate_hz;
         write_manifest(&dir, &manifest)?;
 
@@ -222,7 +233,11 @@ impl Recording {
         status: RunStatus,
         error: Option<String>,
     ) -> Result<RunSummary, RecordingError> {
-        let outcome = self.sampler.take().map(SamplerHandle::stop).unwrap_or_default();
+        let outcome = self
+            .sampler
+            .take()
+            .map(SamplerHandle::stop)
+            .unwrap_or_default();
         let sink = match self.writer.take().map(|w| w.join()) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(SinkError::Io {
@@ -235,7 +250,8 @@ impl Recording {
         m.sampler.ticks = outcome.ticks;
         m.sampler.missed_deadlines = outcome.missed_deadlines;
         m.sampler.suspect_wraps = outcome.suspect_wraps;
-        m.ended_at_utc = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        m.ended_at_utc =
+            Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
         m.status = status;
         m.error = error;
         if outcome.read_errors > 0 {

@@ -2,6 +2,8 @@
 //! `--fake-sources` flag) and checks what lands on disk: sampling, the wrap
 //! protocol, signals, SIGKILL durability, and bad output folders.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use arrow::array::{Array, Int64Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
@@ -48,12 +50,35 @@ fn samples(run: &Path) -> Vec<(String, i64, Option<i64>)> {
             .unwrap();
         for batch in reader {
             let b = batch.unwrap();
-            let t = b.column_by_name("t_ns").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
-            let e = b.column_by_name("energy_uj").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
-            let s = arrow::compute::cast(b.column_by_name("source").unwrap(), &arrow::datatypes::DataType::Utf8).unwrap();
-            let s = s.as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
+            let t = b
+                .column_by_name("t_ns")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .clone();
+            let e = b
+                .column_by_name("energy_uj")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .clone();
+            let s = arrow::compute::cast(
+                b.column_by_name("source").unwrap(),
+                &arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            let s = s
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .unwrap();
             for i in 0..b.num_rows() {
-                rows.push((s.value(i).to_string(), t.value(i), (!e.is_null(i)).then(|| e.value(i))));
+                rows.push((
+                    s.value(i).to_string(),
+                    t.value(i),
+                    (!e.is_null(i)).then(|| e.value(i)),
+                ));
             }
         }
     }
@@ -63,9 +88,17 @@ fn samples(run: &Path) -> Vec<(String, i64, Option<i64>)> {
 fn epochs(run: &Path) -> Vec<(i32, i64, i64)> {
     let f = std::fs::File::open(run.join("epochs.parquet")).unwrap();
     let mut out = Vec::new();
-    for b in ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap() {
+    for b in ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap()
+    {
         let b = b.unwrap();
-        let e = b.column(0).as_any().downcast_ref::<arrow::array::Int32Array>().unwrap();
+        let e = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int32Array>()
+            .unwrap();
         let s = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
         let n = b.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
         for i in 0..b.num_rows() {
@@ -79,11 +112,24 @@ fn epochs(run: &Path) -> Vec<(i32, i64, i64)> {
 fn sample_records_exact_fake_energy_at_the_rate() {
     let dir = tempfile::tempdir().unwrap();
     let out = recorder()
-        .args(["sample", "--duration", "1500ms", "--rate", "500", "--fake-sources", "gpu=200,cpu=50", "--out"])
+        .args([
+            "sample",
+            "--duration",
+            "1500ms",
+            "--rate",
+            "500",
+            "--fake-sources",
+            "gpu=200,cpu=50",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let runs = runs(dir.path());
     assert_eq!(runs.len(), 1);
     let m = Manifest::read(&runs[0].join("manifest.json")).unwrap();
@@ -99,11 +145,19 @@ fn sample_records_exact_fake_energy_at_the_rate() {
     let (t0, e0) = (gpu[0].1, gpu[0].2.unwrap());
     let (t1, e1) = (gpu[gpu.len() - 1].1, gpu[gpu.len() - 1].2.unwrap());
     let expect_uj = 200.0 * (t1 - t0) as f64 / 1e3;
-    assert!(((e1 - e0) as f64 - expect_uj).abs() < 2.0, "{} vs {expect_uj}", e1 - e0);
+    assert!(
+        ((e1 - e0) as f64 - expect_uj).abs() < 2.0,
+        "{} vs {expect_uj}",
+        e1 - e0
+    );
     // Sorted by time within a source.
     assert!(gpu.windows(2).all(|w| w[0].1 < w[1].1));
     // The run path is Hive-partitioned.
-    let rel = runs[0].strip_prefix(dir.path()).unwrap().to_string_lossy().to_string();
+    let rel = runs[0]
+        .strip_prefix(dir.path())
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     assert!(rel.contains("dataset=idle/arch=none/width=0/run="), "{rel}");
 }
 
@@ -120,12 +174,26 @@ exit 3
 fn wrap_records_child_epochs_and_keeps_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let out = recorder()
-        .args(["wrap", "--rate", "200", "--fake-sources", "gpu=100", "--arch", "mlp", "--out"])
+        .args([
+            "wrap",
+            "--rate",
+            "200",
+            "--fake-sources",
+            "gpu=100",
+            "--arch",
+            "mlp",
+            "--out",
+        ])
         .arg(dir.path())
         .args(["--", "sh", "-c", CHILD])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = &runs(dir.path())[0];
     let m = Manifest::read(&run.join("manifest.json")).unwrap();
     assert_eq!(m.status, RunStatus::Failed);
@@ -133,11 +201,23 @@ fn wrap_records_child_epochs_and_keeps_bad_lines() {
     assert_eq!(m.workload.arch.as_deref(), Some("mlp"));
     let e = epochs(run);
     assert_eq!(e.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
-    assert!(e[0].2 > e[0].1 && e[1].1 == e[0].2 && e[1].2 > e[1].1, "{e:?}");
-    assert!(e[0].2 - e[0].1 >= 250_000_000, "epoch 1 spans the child's 0.3 s sleep");
+    assert!(
+        e[0].2 > e[0].1 && e[1].1 == e[0].2 && e[1].2 > e[1].1,
+        "{e:?}"
+    );
+    assert!(
+        e[0].2 - e[0].1 >= 250_000_000,
+        "epoch 1 spans the child's 0.3 s sleep"
+    );
     let warnings = m.warnings.join("\n");
-    assert!(warnings.contains("line 2") && warnings.contains("epoch 2 looked fine"), "{warnings}");
-    assert!(warnings.contains("line 4") && warnings.contains("outside [0, 1]"), "{warnings}");
+    assert!(
+        warnings.contains("line 2") && warnings.contains("epoch 2 looked fine"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("line 4") && warnings.contains("outside [0, 1]"),
+        "{warnings}"
+    );
     let verbatim = std::fs::read_to_string(run.join("child-epochs.jsonl")).unwrap();
     assert_eq!(verbatim.lines().count(), 4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2 not used"));
@@ -173,7 +253,14 @@ sleep 5
 "#;
     let started = Instant::now();
     let mut child = recorder()
-        .args(["wrap", "--rate", "1000", "--fake-sources", "gpu=100,cpu=20", "--out"])
+        .args([
+            "wrap",
+            "--rate",
+            "1000",
+            "--fake-sources",
+            "gpu=100,cpu=20",
+            "--out",
+        ])
         .arg(dir.path())
         .args(["--", "sh", "-c", script])
         .stdout(Stdio::null())
@@ -186,7 +273,11 @@ sleep 5
     child.wait().unwrap();
     let run = &runs(dir.path())[0];
     let m = Manifest::read(&run.join("manifest.json")).unwrap();
-    assert_eq!(m.status, RunStatus::Running, "a killed run cannot say otherwise");
+    assert_eq!(
+        m.status,
+        RunStatus::Running,
+        "a killed run cannot say otherwise"
+    );
     // Every completed epoch survived (the 9th was written by 2.25 s + start-up).
     assert_eq!(epochs(run).len(), 9);
     // What is on disk reads, and covers all but about the last second.
@@ -200,12 +291,23 @@ sleep 5
 #[test]
 fn unwritable_output_is_a_clear_error() {
     let out = recorder()
-        .args(["sample", "--duration", "1s", "--fake-sources", "cpu=1", "--out", "/proc/trainwatt-nope"])
+        .args([
+            "sample",
+            "--duration",
+            "1s",
+            "--fake-sources",
+            "cpu=1",
+            "--out",
+            "/proc/trainwatt-nope",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/proc/trainwatt-nope") && err.contains("writable"), "{err}");
+    assert!(
+        err.contains("/proc/trainwatt-nope") && err.contains("writable"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -213,7 +315,14 @@ fn runs_in_the_same_second_never_share_a_folder() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
         let st = recorder()
-            .args(["sample", "--duration", "100ms", "--fake-sources", "cpu=1", "--out"])
+            .args([
+                "sample",
+                "--duration",
+                "100ms",
+                "--fake-sources",
+                "cpu=1",
+                "--out",
+            ])
             .arg(dir.path())
             .output()
             .unwrap();

@@ -47,7 +47,7 @@ pub struct SourceArgs {
 
 impl SourceArgs {
     /// The sources to record with, and what was not usable (for warnings).
-    pub fn open(&self) -> Result<(Vec<Box<dyn PowerSource>>, Vec<sources::Unavailable>)> {
+    pub fn open(&self) -> Result<sources::Discovery> {
         if let Some(spec) = &self.fake_sources {
             let fakes = sources::fake::parse_fake_spec(spec)
                 .map_err(|e| anyhow::anyhow!("--fake-sources '{spec}': {e}"))?;
@@ -55,7 +55,10 @@ impl SourceArgs {
                 .into_iter()
                 .map(|f| Box::new(f) as Box<dyn PowerSource>)
                 .collect();
-            return Ok((v, Vec::new()));
+            return Ok(sources::Discovery {
+                sources: v,
+                unavailable: Vec::new(),
+            });
         }
         let d = sources::discover(&self.discover_options());
         if d.sources.is_empty() {
@@ -69,13 +72,16 @@ impl SourceArgs {
                 why.join("; ")
             );
         }
-        Ok((d.sources, d.unavailable))
+        Ok(d)
     }
 
     pub fn discover_options(&self) -> DiscoverOptions {
         let d = DiscoverOptions::default();
         DiscoverOptions {
-            powercap_root: self.powercap_root.clone().unwrap_or(d.powercap_root.clone()),
+            powercap_root: self
+                .powercap_root
+                .clone()
+                .unwrap_or(d.powercap_root.clone()),
             drm_root: self.drm_root.clone().unwrap_or(d.drm_root.clone()),
             use_nvml: !self.no_nvml,
             cpu_w_per_core: self.cpu_w_per_core,
@@ -169,7 +175,11 @@ pub fn derive_platform(host: &HostFacts) -> String {
 }
 
 /// The manifest template for a new run (the recording fills in the rest).
-pub fn manifest_template(platform: Option<&str>, workload: Workload, warnings: Vec<String>) -> Manifest {
+pub fn manifest_template(
+    platform: Option<&str>,
+    workload: Workload,
+    warnings: Vec<String>,
+) -> Manifest {
     let host = crate::host::detect();
     Manifest {
         schema_version: SCHEMA_VERSION,

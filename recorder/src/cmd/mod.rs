@@ -4,5 +4,7 @@ pub mod common;
 pub mod sample;
 pub mod sources;
 #[cfg(feature = "train")]
+pub mod study;
+#[cfg(feature = "train")]
 pub mod train;
 pub mod wrap;

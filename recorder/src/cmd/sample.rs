@@ -3,6 +3,7 @@
 use super::common::{self, parse_duration, RecordArgs, Signals};
 use crate::recording::Recording;
 use crate::sampler::Clock;
+use crate::sources;
 use anyhow::Result;
 use clap::Args;
 use std::process::ExitCode;
@@ -22,7 +23,10 @@ pub struct SampleArgs {
 pub fn run(args: &SampleArgs) -> Result<ExitCode> {
     let signals = Signals::install()?;
     let opts = args.record.recording_options()?;
-    let (sources, unavailable) = args.record.sources.open()?;
+    let sources::Discovery {
+        sources,
+        unavailable,
+    } = args.record.sources.open()?;
     let workload = Workload {
         kind: "sample".into(),
         command: std::env::args().collect(),
@@ -41,7 +45,15 @@ pub fn run(args: &SampleArgs) -> Result<ExitCode> {
         width: 0,
     };
     let clock = Clock::start();
-    let rec = Recording::start(&args.record.out, &partition, manifest, sources, &opts, clock, &["sample".into()])?;
+    let rec = Recording::start(
+        &args.record.out,
+        &partition,
+        manifest,
+        sources,
+        &opts,
+        clock,
+        &["sample".into()],
+    )?;
     eprintln!("recorder: sampling into {}", rec.dir().display());
     let started = Instant::now();
     let status = loop {

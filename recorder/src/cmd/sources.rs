@@ -46,8 +46,18 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     if r.usable.is_empty() {
         writeln!(out, "  (none)")?;
     } else {
-        let w = r.usable.iter().map(|s| s.id.len()).max().unwrap_or(2).max(2);
-        writeln!(out, "  {:<w$}  {:<11}  {:<16}  {:>8}  description", "id", "domain", "method", "poll Hz")?;
+        let w = r
+            .usable
+            .iter()
+            .map(|s| s.id.len())
+            .max()
+            .unwrap_or(2)
+            .max(2);
+        writeln!(
+            out,
+            "  {:<w$}  {:<11}  {:<16}  {:>8}  description",
+            "id", "domain", "method", "poll Hz"
+        )?;
         for s in &r.usable {
             let domain = serde_json::to_value(s.domain).unwrap_or_default();
             let method = serde_json::to_value(s.method).unwrap_or_default();

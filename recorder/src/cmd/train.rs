@@ -9,8 +9,9 @@
 //! differ only when E(i) lies within one sample period's energy of the bound.
 
 use super::common::{self, RecordArgs, Signals};
-use crate::recording::Recording;
+use crate::recording::{Recording, RunSummary};
 use crate::sampler::{Clock, LiveTotals};
+use crate::sources;
 use crate::train::{self, Arch, DatasetKind, DeviceChoice, KlDirection, Protocol, TrainConfig};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -100,15 +101,21 @@ fn protocol(args: &TrainArgs) -> Result<Protocol> {
         ("holdout", _) => Protocol::Holdout,
         ("kfold", _) => Protocol::KFold {
             folds: args.folds,
-            fold: args.fold.context("--protocol kfold needs --fold N (1-based)")?,
+            fold: args
+                .fold
+                .context("--protocol kfold needs --fold N (1-based)")?,
             split_seed: args.split_seed,
         },
         ("ratio", f) => Protocol::Ratio {
-            train_fraction: f.parse().with_context(|| format!("--protocol {p}: expected ratio:0.7"))?,
+            train_fraction: f
+                .parse()
+                .with_context(|| format!("--protocol {p}: expected ratio:0.7"))?,
             split_seed: args.split_seed,
         },
         ("test-split", n) => Protocol::TestFilesSplit {
-            train_count: n.parse().with_context(|| format!("--protocol {p}: expected test-split:8000"))?,
+            train_count: n
+                .parse()
+                .with_context(|| format!("--protocol {p}: expected test-split:8000"))?,
             split_seed: args.split_seed,
         },
         _ => bail!("--protocol '{p}': expected holdout, kfold, ratio:F or test-split:N"),
@@ -126,10 +133,9 @@ fn protocol_label(p: &Protocol) -> String {
 
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let signals = Signals::install()?;
-    let opts = args.record.recording_options()?;
     let protocol = protocol(args)?;
     let cfg = TrainConfig {
-        protocol: protocol.clone(),
+        protocol,
         epochs: args.epochs,
         seed: args.seed,
         batch_size: args.batch_size,
@@ -139,49 +145,110 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         mc_samples_test: args.test_samples,
         threads: args.threads,
         device: args.device,
-        ..TrainConfig::paper(args.arch, f64::from(args.width), args.dataset, &args.data_dir)
+        ..TrainConfig::paper(
+            args.arch,
+            f64::from(args.width),
+            args.dataset,
+            &args.data_dir,
+        )
     };
+    let plan = RunPlan {
+        record: &args.record,
+        stop: args.stop.as_ref(),
+        idle_before: args.idle_before,
+        extra: Default::default(),
+        quiet: false,
+    };
+    let done = record_training(&cfg, &plan, &signals)?;
+    println!("{}", done.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How to record one training run (shared by `train` and `study`).
+#[derive(Debug)]
+pub struct RunPlan<'a> {
+    pub record: &'a RecordArgs,
+    pub stop: Option<&'a Criterion>,
+    pub idle_before: Option<std::time::Duration>,
+    /// Added to the manifest's `workload.extra` (e.g. the study and run id).
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+    /// No per-epoch lines on stderr (the study shows a progress bar).
+    pub quiet: bool,
+}
+
+/// Trains `cfg` while recording one run; returns the finished run, whose
+/// status says whether it completed or was interrupted by a signal.
+pub fn record_training(
+    cfg: &TrainConfig,
+    plan: &RunPlan<'_>,
+    signals: &Signals,
+) -> Result<RunSummary> {
+    let opts = plan.record.recording_options()?;
     cfg.validate()?;
-    let (sources, unavailable) = args.record.sources.open()?;
-    let (fold, folds) = match protocol {
+    if cfg.width.fract() != 0.0 || cfg.width < 1.0 {
+        bail!(
+            "width {} is not a whole number ≥ 1 (the archive layout keys runs by integer width)",
+            cfg.width
+        );
+    }
+    let width = cfg.width as u32;
+    let sources::Discovery {
+        sources,
+        unavailable,
+    } = plan.record.sources.open()?;
+    let (fold, folds) = match cfg.protocol {
         Protocol::KFold { folds, fold, .. } => (Some(fold), Some(folds)),
         _ => (None, None),
     };
     let workload = Workload {
         kind: "train".into(),
         command: std::env::args().collect(),
-        arch: Some(args.arch.to_string()),
-        width: Some(args.width),
-        dataset: Some(args.dataset.to_string()),
-        protocol: Some(protocol_label(&protocol)),
+        arch: Some(cfg.arch.to_string()),
+        width: Some(width),
+        dataset: Some(cfg.dataset.to_string()),
+        protocol: Some(protocol_label(&cfg.protocol)),
         fold,
         folds,
-        seed: Some(args.seed),
-        stop: args.stop.as_ref().map(ToString::to_string),
+        seed: Some(cfg.seed),
+        stop: plan.stop.map(ToString::to_string),
+        extra: plan.extra.clone(),
         ..Workload::default()
     };
     let manifest = common::manifest_template(
-        args.record.platform.as_deref(),
+        plan.record.platform.as_deref(),
         workload,
         common::unavailable_warnings(&unavailable),
     );
     let partition = Partition {
         platform: manifest.platform.clone(),
-        dataset: args.dataset.to_string(),
-        arch: args.arch.to_string(),
-        width: args.width,
+        dataset: cfg.dataset.to_string(),
+        arch: cfg.arch.to_string(),
+        width,
     };
     let clock = Clock::start();
-    let mut labels = vec![args.arch.to_string(), format!("w{}", args.width), format!("s{}", args.seed)];
+    let mut labels = vec![
+        cfg.arch.to_string(),
+        format!("w{width}"),
+        format!("s{}", cfg.seed),
+    ];
     if let Some(f) = fold {
         labels.push(format!("f{f}"));
     }
-    let mut rec = Recording::start(&args.record.out, &partition, manifest, sources, &opts, clock, &labels)?;
-    eprintln!("recorder: recording into {}", rec.dir().display());
-    if let Some(d) = args.idle_before {
+    let mut rec = Recording::start(
+        &plan.record.out,
+        &partition,
+        manifest,
+        sources,
+        &opts,
+        clock,
+        &labels,
+    )?;
+    if !plan.quiet {
+        eprintln!("recorder: recording into {}", rec.dir().display());
+    }
+    if let Some(d) = plan.idle_before {
         std::thread::sleep(d);
     }
-
     let live = rec.live_shared();
     let snapshot = || live.lock().unwrap_or_else(PoisonError::into_inner).clone();
     // The first clock reading the trainer takes is the start of epoch 1:
@@ -198,7 +265,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let mut write_error: Option<anyhow::Error> = None;
     let mut interrupted = false;
     let mut fired: Option<String> = None;
-    let result = train::train(&cfg, &stamp, &mut |e| {
+    let result = train::train(cfg, &stamp, &mut |e| {
         let row = EpochRow {
             epoch: e.epoch,
             start_ns: e.start_ns,
@@ -215,7 +282,9 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         }
         let now = snapshot();
         let start = at_start.borrow().clone().unwrap_or_default();
-        let first_start = points.first().map_or(e.start_ns, |_| rec.epochs()[0].start_ns);
+        let first_start = points
+            .first()
+            .map_or(e.start_ns, |_| rec.epochs()[0].start_ns);
         points.push(EpochPoint {
             epoch: e.epoch,
             train_acc: Some(e.train_acc),
@@ -224,21 +293,28 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
             sample_sum_w: Some(now.sample_sum_w - start.sample_sum_w),
             elapsed_s: (e.end_ns - first_start) as f64 * 1e-9,
         });
-        eprintln!(
-            "recorder: epoch {:>3}  train {:.4}  test {:.4}  loss {:.4}  {:.1} s  {:.1} J",
-            e.epoch,
-            e.train_acc,
-            e.test_acc,
-            e.train_loss,
-            (e.end_ns - e.start_ns) as f64 * 1e-9,
-            now.energy_j - start.energy_j
-        );
+        if !plan.quiet {
+            eprintln!(
+                "recorder: epoch {:>3}  train {:.4}  test {:.4}  loss {:.4}  {:.1} s  {:.1} J",
+                e.epoch,
+                e.train_acc,
+                e.test_acc,
+                e.train_loss,
+                (e.end_ns - e.start_ns) as f64 * 1e-9,
+                now.energy_j - start.energy_j
+            );
+        }
         if signals.received().is_some() {
             interrupted = true;
             return ControlFlow::Break(());
         }
-        if let Some(c) = &args.stop {
-            if let Ok(trainwatt_trace::StopDecision::Stopped { stop_epoch, fired: f, .. }) = c.replay(&points) {
+        if let Some(c) = plan.stop {
+            if let Ok(trainwatt_trace::StopDecision::Stopped {
+                stop_epoch,
+                fired: f,
+                ..
+            }) = c.replay(&points)
+            {
                 if stop_epoch == e.epoch {
                     fired = Some(f);
                     return ControlFlow::Break(());
@@ -254,16 +330,29 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
                 m.workload.extra.extend(map);
             }
             if let Some(f) = &fired {
-                m.workload.extra.insert("stopped_by".into(), f.clone().into());
+                m.workload
+                    .extra
+                    .insert("stopped_by".into(), f.clone().into());
             }
-            let status = if interrupted { RunStatus::Interrupted } else { RunStatus::Complete };
-            let done = rec.finish(status, interrupted.then(|| "interrupted by a signal".into()))?;
-            eprintln!(
-                "recorder: {} epochs, {} samples in {} segments, status {:?}",
-                summary.epochs_completed, done.sink.rows, done.sink.segments, done.manifest.status
-            );
-            println!("{}", done.dir.display());
-            Ok(ExitCode::SUCCESS)
+            let status = if interrupted {
+                RunStatus::Interrupted
+            } else {
+                RunStatus::Complete
+            };
+            let done = rec.finish(
+                status,
+                interrupted.then(|| "interrupted by a signal".into()),
+            )?;
+            if !plan.quiet {
+                eprintln!(
+                    "recorder: {} epochs, {} samples in {} segments, status {:?}",
+                    summary.epochs_completed,
+                    done.sink.rows,
+                    done.sink.segments,
+                    done.manifest.status
+                );
+            }
+            Ok(done)
         }
         (Err(e), _) => {
             let msg = format!("{e:#}");

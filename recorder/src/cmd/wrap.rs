@@ -12,6 +12,7 @@
 use super::common::{self, RecordArgs, Signals};
 use crate::recording::Recording;
 use crate::sampler::Clock;
+use crate::sources;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::fs::File;
@@ -72,7 +73,10 @@ impl EpochTail {
 pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     let signals = Signals::install()?;
     let opts = args.record.recording_options()?;
-    let (sources, unavailable) = args.record.sources.open()?;
+    let sources::Discovery {
+        sources,
+        unavailable,
+    } = args.record.sources.open()?;
     let workload = Workload {
         kind: "wrap".into(),
         command: args.command.clone(),
@@ -93,12 +97,25 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
         width: args.width.unwrap_or(0),
     };
     let clock = Clock::start();
-    let mut rec = Recording::start(&args.record.out, &partition, manifest, sources, &opts, clock, &["wrap".into()])?;
+    let mut rec = Recording::start(
+        &args.record.out,
+        &partition,
+        manifest,
+        sources,
+        &opts,
+        clock,
+        &["wrap".into()],
+    )?;
     let log_path = rec.dir().join(CHILD_EPOCHS_FILE);
     let file = File::create(&log_path)
         .and_then(|_| File::open(&log_path))
         .with_context(|| format!("creating the epoch log {}", log_path.display()))?;
-    let mut tail = EpochTail { file, offset: 0, partial: Vec::new(), line_no: 0 };
+    let mut tail = EpochTail {
+        file,
+        offset: 0,
+        partial: Vec::new(),
+        line_no: 0,
+    };
     eprintln!("recorder: recording into {}", rec.dir().display());
 
     let spawned = Command::new(&args.command[0])
@@ -134,15 +151,29 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     ingest(&mut tail, &mut rec, clock, &mut prev_end)?;
     if !tail.partial.is_empty() {
         let text = String::from_utf8_lossy(&tail.partial).to_string();
-        warn(&mut rec, format!("{}: last line has no newline and was not used: {text}", CHILD_EPOCHS_FILE));
+        warn(
+            &mut rec,
+            format!(
+                "{}: last line has no newline and was not used: {text}",
+                CHILD_EPOCHS_FILE
+            ),
+        );
     }
     use std::os::unix::process::ExitStatusExt;
-    let code = exit.code().unwrap_or_else(|| 128 + exit.signal().unwrap_or(0));
+    let code = exit
+        .code()
+        .unwrap_or_else(|| 128 + exit.signal().unwrap_or(0));
     rec.manifest_mut().workload.exit_code = Some(code);
     let (status, error) = match (forwarded, exit.success()) {
-        (Some(sig), _) => (RunStatus::Interrupted, Some(format!("signal {sig} forwarded to the child"))),
+        (Some(sig), _) => (
+            RunStatus::Interrupted,
+            Some(format!("signal {sig} forwarded to the child")),
+        ),
         (None, true) => (RunStatus::Complete, None),
-        (None, false) => (RunStatus::Failed, Some(format!("the child exited with code {code}"))),
+        (None, false) => (
+            RunStatus::Failed,
+            Some(format!("the child exited with code {code}")),
+        ),
     };
     let epochs = rec.epochs().len();
     let summary = rec.finish(status, error)?;
@@ -160,7 +191,12 @@ fn warn(rec: &mut Recording, msg: String) {
 }
 
 /// Turns newly arrived lines into epoch rows, stamped now.
-fn ingest(tail: &mut EpochTail, rec: &mut Recording, clock: Clock, prev_end: &mut i64) -> Result<()> {
+fn ingest(
+    tail: &mut EpochTail,
+    rec: &mut Recording,
+    clock: Clock,
+    prev_end: &mut i64,
+) -> Result<()> {
     let lines = tail.poll().context("reading the child's epoch log")?;
     if lines.is_empty() {
         return Ok(());
@@ -173,7 +209,10 @@ fn ingest(tail: &mut EpochTail, rec: &mut Recording, clock: Clock, prev_end: &mu
             if l.epoch == expected {
                 Ok(l)
             } else {
-                Err(format!("epoch {} out of order (expected {expected})", l.epoch))
+                Err(format!(
+                    "epoch {} out of order (expected {expected})",
+                    l.epoch
+                ))
             }
         });
         match parsed {
@@ -192,7 +231,10 @@ fn ingest(tail: &mut EpochTail, rec: &mut Recording, clock: Clock, prev_end: &mu
             }
             Err(why) => {
                 warned = true;
-                warn(rec, format!("{CHILD_EPOCHS_FILE} line {line_no} not used ({why}): {text}"));
+                warn(
+                    rec,
+                    format!("{CHILD_EPOCHS_FILE} line {line_no} not used ({why}): {text}"),
+                );
             }
         }
     }
@@ -201,4 +243,3 @@ fn ingest(tail: &mut EpochTail, rec: &mut Recording, clock: Clock, prev_end: &mu
     }
     Ok(())
 }
-
