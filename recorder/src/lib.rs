@@ -4,11 +4,11 @@
 
 pub mod cli;
 pub mod cmd;
-pub mod host;
-pub mod sources;
-#[cfg(feature = "train")]
-pub mod train;
 pub mod fsutil;
+pub mod host;
 pub mod recording;
 pub mod sampler;
 pub mod sink;
+pub mod sources;
+#[cfg(feature = "train")]
+pub mod train;

@@ -149,7 +149,11 @@ fn sample_loop(
     let poll_ns: Vec<i64> = infos
         .iter()
         .map(|i| {
-            let p = if i.poll_hz > 0.0 { (1e9 / i.poll_hz) as i64 } else { period_ns };
+            let p = if i.poll_hz > 0.0 {
+                (1e9 / i.poll_hz) as i64
+            } else {
+                period_ns
+            };
             p.max(period_ns)
         })
         .collect();
@@ -182,7 +186,11 @@ fn sample_loop(
             // Absolute per-source schedule too; half a period of slack so a
             // tick that lands a little early still takes the reading.
             let due = next_poll[i] + poll_ns[i];
-            next_poll[i] = if due <= now { now + poll_ns[i] - period_ns / 2 } else { due };
+            next_poll[i] = if due <= now {
+                now + poll_ns[i] - period_ns / 2
+            } else {
+                due
+            };
             match src.read(now) {
                 Ok(r) => {
                     out.suspect_wraps += u64::from(r.suspect_wrap);
@@ -249,7 +257,13 @@ fn update_live(live: &Mutex<LiveTotals>, state: &[LiveSource], sum_w: f64, t_ns:
     let energy_j: f64 = state
         .iter()
         .filter(|s| s.additive)
-        .map(|s| if s.has_counter { s.energy_j } else { s.integral_j })
+        .map(|s| {
+            if s.has_counter {
+                s.energy_j
+            } else {
+                s.integral_j
+            }
+        })
         .sum();
     let mut l = live.lock().unwrap_or_else(PoisonError::into_inner);
     l.energy_j = energy_j;

@@ -74,7 +74,10 @@ fn base_props(run_id: &str) -> parquet::file::properties::WriterPropertiesBuilde
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_key_value_metadata(Some(vec![
-            KeyValue::new("trainwatt.schema_version".into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(
+                "trainwatt.schema_version".into(),
+                SCHEMA_VERSION.to_string(),
+            ),
             KeyValue::new("trainwatt.run_id".into(), run_id.to_string()),
         ]))
 }
@@ -121,7 +124,8 @@ pub fn write_segment(
     };
     let keys = Int16Array::from_iter_values(rows.iter().map(|r| r.source as i16));
     let values = Arc::new(StringArray::from_iter_values(source_ids.iter()));
-    let source: ArrayRef = Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values).map_err(arrow_err)?);
+    let source: ArrayRef =
+        Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values).map_err(arrow_err)?);
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.t_ns))),
         source,
@@ -180,7 +184,9 @@ pub fn write_epochs(run_dir: &Path, run_id: &str, rows: &[EpochRow]) -> Result<(
         Arc::new(arrow::array::Int32Array::from_iter_values(
             rows.iter().map(|r| r.epoch as i32),
         )),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.start_ns))),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| r.start_ns),
+        )),
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.end_ns))),
         f64col(|r| r.train_acc),
         f64col(|r| r.test_acc),

@@ -71,7 +71,10 @@ mod tests {
             .unwrap();
         assert_eq!(l.epoch, 3);
         assert_eq!(l.test_acc, Some(0.9));
-        assert_eq!(ChildEpochLine::parse(r#"{"epoch":1}"#).unwrap().train_acc, None);
+        assert_eq!(
+            ChildEpochLine::parse(r#"{"epoch":1}"#).unwrap().train_acc,
+            None
+        );
         assert!(ChildEpochLine::parse(r#"{"epoch":0}"#).is_err());
         assert!(ChildEpochLine::parse(r#"{"epoch":2,"test_acc":91}"#)
             .unwrap_err()

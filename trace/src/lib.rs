@@ -19,10 +19,10 @@ pub mod layout;
 pub mod manifest;
 pub mod schema;
 
-pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};
 pub use criterion::{Criterion, CriterionParseError, EnergyUnit, EpochPoint, Split, StopDecision};
+pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};
 pub use manifest::{
-    Domain, GpuFacts, HostFacts, Manifest, ManifestError, Method, RunStatus, SamplerStats, SourceInfo,
-    Workload,
+    Domain, GpuFacts, HostFacts, Manifest, ManifestError, Method, RunStatus, SamplerStats,
+    SourceInfo, Workload,
 };
 pub use schema::{SchemaVersion, SCHEMA_VERSION};
