@@ -1,7 +1,370 @@
-//! Command-line interface of `analyzer`.
+//! Command-line interface of `analyzer`: flags (clap derive), loading, and
+//! printing. The numbers come from [`crate::cmd`]; this module only wires
+//! them to stdout (tables) and stderr (progress, status, errors).
+//!
+//! `main` prints an error chain once, on one line, and exits 1; a closed
+//! pipe (`analyzer … | head`) is not an error, so it exits 0 quietly.
 
+use crate::archive::{self, LoadOptions, Loaded};
+use crate::cmd::efficiency::{self, EfficiencyOptions};
+use crate::cmd::tables::{self, EffSource, TablesOptions};
+use crate::cmd::{epochs, rows_csv};
+use crate::export::{Format, Report};
+use crate::metrics::efficiency::BootstrapOptions;
+use crate::model::EnergyMode;
+use crate::replay::CriterionSpec;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use trainwatt_trace::{Criterion, EnergyUnit};
 
+/// Training efficiency (accuracy per unit of energy) from recorded traces,
+/// under stopping criteria replayed after the fact.
+#[derive(Debug, Parser)]
+#[command(name = "analyzer", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Per-criterion model tables, Eq. 3 with spread, the criteria summary
+    /// and Eq. 4 with ratios (the paper's Tables 3–12).
+    Efficiency(EfficiencyArgs),
+    /// Eq. 2 at every epoch of every run (the data of the paper's Figures 5
+    /// and 6).
+    Epochs(EpochsArgs),
+    /// Eq. 3, Eq. 4 and ratios from per-model summary rows, when only
+    /// published tables exist.
+    Tables(TablesArgs),
+}
+
+/// Which runs to read and how to get their energy.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Archive folders or single run folders (searched recursively).
+    #[arg(required = true, value_name = "ARCHIVE")]
+    pub archives: Vec<PathBuf>,
+    /// How E(i) is obtained [default: counter where every selected source
+    /// has one, else integral]. sample-sum reproduces the paper's unit.
+    #[arg(long, value_enum)]
+    pub energy: Option<EnergyMode>,
+    /// Components to include, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_parser = ["gpu", "cpu", "dram"])]
+    pub components: Vec<String>,
+    /// Subtract the idle baseline and report net energy beside gross.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Report gaps between samples of one source longer than this, in s.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub gap_tolerance: f64,
+}
+
+impl ArchiveArgs {
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            energy: self.energy,
+            components: self.components.clone(),
+            baseline: self.baseline,
+            gap_tolerance_s: self.gap_tolerance,
+        }
+    }
+}
+
+/// Output format and table selection.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print only the tables with this id (models, eq3, criteria, overall,
+    /// ratios, platforms, epochs); with --format csv this gives one clean
+    /// CSV table.
+    #[arg(long, value_name = "ID")]
+    pub only: Option<String>,
+}
+
+/// Bootstrap settings (used only where seeds repeat).
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Bootstrap resamples for Eq. 3 intervals.
+    #[arg(long, default_value_t = BootstrapOptions::default().resamples)]
+    pub bootstrap_resamples: usize,
+    /// Seed of the bootstrap's generator (fixed, so reports are
+    /// reproducible).
+    #[arg(long, default_value_t = BootstrapOptions::default().seed)]
+    pub bootstrap_seed: u64,
+}
+
+impl BootstrapArgs {
+    fn options(&self) -> BootstrapOptions {
+        BootstrapOptions {
+            resamples: self.bootstrap_resamples,
+            seed: self.bootstrap_seed,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EfficiencyArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// A stopping criterion to replay (repeatable), e.g. `epochs:50`,
+    /// `accuracy:0.99@train`, `early-stopping:3,restore-best`,
+    /// `energy:100000ws`, `time:2h`, `epochs:100|accuracy:0.99`.
+    #[arg(long = "criterion", value_name = "C", value_parser = parse_criterion)]
+    pub criteria: Vec<Criterion>,
+    /// The paper's four criteria (50 epochs, early stopping with patience 3,
+    /// energy bound of 100 000 sample-sum units, train-accuracy target 0.99
+    /// for MNIST and 0.50 otherwise). The default when no --criterion is
+    /// given.
+    #[arg(long)]
+    pub paper_criteria: bool,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EpochsArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// CSV of per-model rows: dataset, criterion, arch, width, epochs (or
+    /// `>N` if not reached by epoch N), acc, energy[, eff], optional
+    /// platform; other columns are ignored.
+    #[arg(long, value_name = "FILE.csv")]
+    pub rows: PathBuf,
+    /// Where Eq. 2 comes from: the published efficiency column, or
+    /// accuracy / energy.
+    #[arg(long, value_enum, default_value_t = EffSource::Auto)]
+    pub eff: EffSource,
+    /// Unit of a plain `energy` column: J, kJ, Wh, kWh, or ws (the paper's
+    /// sample-sum). Columns named energy_sum_w, energy_j, … say it
+    /// themselves.
+    #[arg(long, value_parser = parse_energy_unit, value_name = "UNIT")]
+    pub energy_unit: Option<EnergyUnit>,
+    /// Platform name for rows without a platform column.
+    #[arg(long, default_value = "published")]
+    pub platform: String,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_criterion(s: &str) -> Result<Criterion, String> {
+    s.parse::<Criterion>().map_err(|e| e.to_string())
+}
+
+fn parse_energy_unit(s: &str) -> Result<EnergyUnit, String> {
+    Ok(match s {
+        "J" | "j" => EnergyUnit::J,
+        "kJ" | "kj" => EnergyUnit::KJ,
+        "Wh" | "wh" => EnergyUnit::Wh,
+        "kWh" | "kwh" => EnergyUnit::KWh,
+        "ws" | "sample-sum" => EnergyUnit::Ws,
+        _ => {
+            return Err(format!(
+                "unknown energy unit '{s}' (expected J, kJ, Wh, kWh or ws)"
+            ))
+        }
+    })
+}
+
+/// Loads archives with a spinner on stderr (hidden when stderr is not a
+/// terminal) and a one-line status afterwards.
+fn load(args: &ArchiveArgs, err: &mut dyn Write) -> Result<Loaded> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message("reading archives…");
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let started = Instant::now();
+    let loaded = archive::load(&args.archives, &args.load_options());
+    spinner.finish_and_clear();
+    let loaded = loaded.context("cannot load the archives")?;
+    writeln!(
+        err,
+        "analyzer: {} runs loaded, {} excluded, in {:.1} s",
+        loaded.runs.len(),
+        loaded.excluded.len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    if loaded.runs.is_empty() {
+        for x in &loaded.excluded {
+            writeln!(err, "excluded: {}: {}", x.dir.display(), x.reason)?;
+        }
+        let paths: Vec<String> = args
+            .archives
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        bail!("no usable runs found in {}", paths.join(", "));
+    }
+    Ok(loaded)
+}
+
+/// Applies `--only`, renders, and writes to `out`.
+fn emit(
+    report: Report,
+    output: &OutputArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let report = match &output.only {
+        Some(id) => {
+            let ids: Vec<String> = report.table_ids().iter().map(|s| s.to_string()).collect();
+            if !ids.contains(id) {
+                bail!(
+                    "no table '{id}' in this report (tables: {})",
+                    ids.join(", ")
+                );
+            }
+            report.only(id)
+        }
+        None => report,
+    };
+    let exporter = output.format.exporter();
+    if output.format == Format::Csv {
+        for n in &report.notes {
+            writeln!(err, "note: {n}")?;
+        }
+    }
+    let text = exporter.render_report(&report)?;
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
+    match cli.command {
+        Command::Efficiency(a) => {
+            let mut criteria: Vec<CriterionSpec> =
+                a.criteria.into_iter().map(CriterionSpec::fixed).collect();
+            if a.paper_criteria || criteria.is_empty() {
+                if !a.paper_criteria {
+                    writeln!(
+                        err,
+                        "analyzer: no --criterion given; using the paper's four (--paper-criteria)"
+                    )?;
+                }
+                criteria.extend(CriterionSpec::paper_set());
+            }
+            let loaded = load(&a.archive, err)?;
+            let opts = EfficiencyOptions {
+                criteria,
+                baseline: a.archive.baseline,
+                boot: a.bootstrap.options(),
+            };
+            emit(efficiency::report(&loaded, &opts), &a.output, out, err)
+        }
+        Command::Epochs(a) => {
+            let loaded = load(&a.archive, err)?;
+            emit(
+                epochs::report(&loaded, a.archive.baseline),
+                &a.output,
+                out,
+                err,
+            )
+        }
+        Command::Tables(a) => {
+            let file = rows_csv::read(&a.rows).context("cannot use the rows file")?;
+            let opts = TablesOptions {
+                eff: a.eff,
+                energy_unit: a.energy_unit,
+                platform: a.platform,
+                boot: a.bootstrap.options(),
+            };
+            emit(tables::report(&file, &opts)?, &a.output, out, err)
+        }
+    }
+}
+
+/// Whether the error is a closed stdout (`| head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The binary's entry point.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    // stderr stays unlocked: the spinner writes to it from its own thread.
+    let mut err = io::stderr();
+    match run(cli, &mut out, &mut err) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the whole chain, outermost first.
+            let _ = writeln!(err, "error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_criteria_and_lists() {
+        let cli = Cli::try_parse_from([
+            "analyzer",
+            "efficiency",
+            "a",
+            "b",
+            "--criterion",
+            "epochs:100|accuracy:0.99",
+            "--components",
+            "gpu,dram",
+            "--energy",
+            "sample-sum",
+            "--format",
+            "latex",
+        ])
+        .unwrap();
+        let Command::Efficiency(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.archive.archives.len(), 2);
+        assert_eq!(a.archive.components, ["gpu", "dram"]);
+        assert_eq!(a.archive.energy, Some(EnergyMode::SampleSum));
+        assert_eq!(a.criteria[0].to_string(), "epochs:100|accuracy:0.99@train");
+        let bad = Cli::try_parse_from(["analyzer", "efficiency", "a", "--criterion", "epochs:x"])
+            .unwrap_err();
+        assert!(
+            bad.to_string().contains("invalid criterion at character"),
+            "{bad}"
+        );
+        assert!(
+            Cli::try_parse_from(["analyzer", "efficiency", "a", "--components", "gpu,disk"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_detected_through_context() {
+        let e = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&e));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
 }
