@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod compact;
 pub mod fsutil;
 pub mod host;
 pub mod recording;

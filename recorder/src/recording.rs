@@ -50,6 +50,8 @@ pub struct RecordingOptions {
     pub rate_hz: f64,
     /// How often a complete samples segment reaches disk.
     pub flush_interval: Duration,
+    /// Rewrite the segments into one file when the run ends cleanly.
+    pub compact: bool,
 }
 
 impl Default for RecordingOptions {
@@ -57,6 +59,7 @@ impl Default for RecordingOptions {
         Self {
             rate_hz: 1000.0,
             flush_interval: Duration::from_secs(1),
+            compact: true,
         }
     }
 }
@@ -70,6 +73,7 @@ pub struct Recording {
     epochs: Vec<EpochRow>,
     sampler: Option<SamplerHandle>,
     writer: Option<JoinHandle<Result<SinkReport, SinkError>>>,
+    compact: bool,
 }
 
 /// What a finished recording produced.
@@ -185,6 +189,7 @@ impl Recording {
             epochs: Vec::new(),
             sampler: Some(sampler),
             writer: Some(writer),
+            compact: opts.compact,
         })
     }
 
@@ -261,7 +266,7 @@ impl Recording {
                 outcome.first_errors.join("; ")
             ));
         }
-        let report = match sink {
+        let mut report = match sink {
             Ok(r) => r,
             Err(e) => {
                 m.status = RunStatus::Failed;
@@ -271,6 +276,19 @@ impl Recording {
             }
         };
         m.sampler.segments = report.segments;
+        if self.compact {
+            let c = crate::compact::compact_samples(&self.dir, &m.run_id, m.sources.len())?;
+            match c.skipped {
+                None => {
+                    m.sampler.compacted = true;
+                    report.bytes = c.bytes_after;
+                }
+                Some(why) if c.segments_in > 1 => {
+                    m.warnings.push(format!("samples not compacted: {why}"))
+                }
+                Some(_) => {}
+            }
+        }
         write_manifest(&self.dir, m)?;
         Ok(RunSummary {
             dir: self.dir.clone(),

@@ -57,7 +57,7 @@ pub enum SinkError {
     },
 }
 
-fn samples_schema() -> SchemaRef {
+pub(crate) fn samples_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new(sc::T_NS, DataType::Int64, false),
         Field::new(
@@ -82,7 +82,7 @@ fn base_props(run_id: &str) -> parquet::file::properties::WriterPropertiesBuilde
         ]))
 }
 
-fn samples_props(run_id: &str) -> WriterProperties {
+pub(crate) fn samples_props(run_id: &str) -> WriterProperties {
     let col = |c: &str| ColumnPath::from(c);
     base_props(run_id)
         // Regular timestamps and counters: deltas are small and nearly

@@ -136,9 +136,12 @@ pub struct SamplerStats {
     /// since the previous read (the energy between them is a lower bound).
     #[serde(default)]
     pub suspect_wraps: u64,
-    /// Sample segments written under `samples/`.
+    /// Sample segments written under `samples/` while recording.
     #[serde(default)]
     pub segments: u64,
+    /// The segments were rewritten into one file when the run finished.
+    #[serde(default)]
+    pub compacted: bool,
 }
 
 /// What ran while power was sampled.

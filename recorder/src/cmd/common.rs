@@ -112,6 +112,10 @@ pub struct RecordArgs {
     /// How often a complete samples segment reaches disk (e.g. 1s, 500ms).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub flush_interval: Duration,
+    /// Keep the per-second segments instead of rewriting them into one file
+    /// when the run ends.
+    #[arg(long)]
+    pub keep_segments: bool,
     #[command(flatten)]
     pub sources: SourceArgs,
 }
@@ -124,6 +128,7 @@ impl RecordArgs {
         Ok(RecordingOptions {
             rate_hz: self.rate,
             flush_interval: self.flush_interval,
+            compact: !self.keep_segments,
         })
     }
 }
