@@ -295,6 +295,7 @@ fn replay_model(
     let mut stops = Vec::new();
     let mut censored_last = Vec::new();
     let mut runs = 0;
+    let mut fired: BTreeMap<String, usize> = BTreeMap::new();
     for rep_runs in reps.values() {
         let mut folds = Vec::new();
         for run in rep_runs {
@@ -304,8 +305,10 @@ fn replay_model(
                     stop_epoch,
                     acc,
                     energy,
+                    fired: member,
                     ..
                 }) => {
+                    *fired.entry(member).or_default() += 1;
                     stops.push(stop_epoch);
                     folds.push((acc, energy));
                 }
@@ -345,6 +348,7 @@ fn replay_model(
         eff: eq2(acc, energy),
         replicates,
         runs,
+        fired,
     }
 }
 

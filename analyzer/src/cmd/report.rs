@@ -126,9 +126,13 @@ pub fn model_tables(results: &[ModelResult], summary: &Summary, ctx: &TableConte
             format!("Models under '{label}' ({rule_text}) — platform {platform}, dataset {dataset}")
         };
         let multi_run = rows.iter().any(|r| matches!(r.outcome, ModelOutcome::Stopped { runs, .. } | ModelOutcome::Censored { runs, .. } if runs > 1));
+        let combined = rows.iter().any(|r| r.rule.contains('|'));
         let mut columns = vec![Column::new("arch", "arch"), Column::new("width", "width")];
         if multi_run {
             columns.push(Column::new("runs", "runs"));
+        }
+        if combined {
+            columns.push(Column::new("fired", "fired"));
         }
         columns.extend([
             Column::new("stop_epoch", "stop epoch"),
@@ -161,6 +165,14 @@ pub fn model_tables(results: &[ModelResult], summary: &Summary, ctx: &TableConte
             };
             if multi_run {
                 row.push(Cell::Int(runs as i64));
+            }
+            if combined {
+                row.push(match &r.outcome {
+                    ModelOutcome::Stopped { fired, runs, .. } => {
+                        Cell::text(fired_text(fired, *runs))
+                    }
+                    _ => Cell::Empty,
+                });
             }
             match &r.outcome {
                 ModelOutcome::Stopped {
@@ -201,6 +213,19 @@ pub fn model_tables(results: &[ModelResult], summary: &Summary, ctx: &TableConte
         tables.push(t);
     }
     tables
+}
+
+/// `accuracy:0.99@train`, or `epochs:100 (2 runs), accuracy:0.99@train (4 runs)`
+/// when the runs of a model stopped for different reasons.
+fn fired_text(fired: &std::collections::BTreeMap<String, usize>, runs: usize) -> String {
+    if fired.len() == 1 && fired.values().all(|n| *n == runs) {
+        return fired.keys().cloned().collect();
+    }
+    let parts: Vec<String> = fired
+        .iter()
+        .map(|(k, n)| format!("{k} ({n} run{})", if *n == 1 { "" } else { "s" }))
+        .collect();
+    parts.join(", ")
 }
 
 fn by_kind<T>(items: &[T], kind_of: impl Fn(&T) -> EnergyKind) -> Vec<(EnergyKind, Vec<&T>)> {

@@ -141,6 +141,7 @@ pub fn model_results(
                         _ => Vec::new(),
                     },
                     runs: 1,
+                    fired: Default::default(),
                 }
             }
         };

@@ -70,6 +70,8 @@ pub enum ModelOutcome {
         /// One entry per seed, for the bootstrap.
         replicates: Vec<Replicate>,
         runs: usize,
+        /// For first-of combinations: which member fired, in how many runs.
+        fired: BTreeMap<String, usize>,
     },
     /// The criterion did not fire in some run within its recorded epochs.
     Censored {
@@ -411,6 +413,7 @@ mod tests {
                     energy: 1.0,
                 }],
                 runs: 1,
+                fired: BTreeMap::new(),
             },
             None => ModelOutcome::Censored {
                 last: EpochRange::single(100),

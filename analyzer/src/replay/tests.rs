@@ -234,3 +234,47 @@ fn seeds_are_replicates_and_paper_criteria_follow_the_dataset() {
         Some(crit("accuracy:0.5@train"))
     );
 }
+
+#[test]
+fn first_of_reports_which_member_fired() {
+    let fast = run(
+        &RunSpec::default(),
+        10,
+        |i| 0.1 * f64::from(i),
+        |_| 0.5,
+        f64::from,
+    );
+    let slow = run(
+        &RunSpec {
+            seed: Some(2),
+            ..RunSpec::default()
+        },
+        10,
+        |_| 0.5,
+        |_| 0.5,
+        f64::from,
+    );
+    let spec = CriterionSpec::fixed(crit("epochs:8|accuracy:0.6@test"));
+    let out = replay_models(&[fast, slow], &[spec], EnergyBasis::Gross);
+    let ModelOutcome::Stopped { fired, stop, .. } = &out.results[0].outcome else {
+        panic!("{:?}", out.results[0])
+    };
+    assert_eq!(stop.display(), "6–8");
+    assert_eq!(fired.get("accuracy:0.6@test"), Some(&1));
+    assert_eq!(fired.get("epochs:8"), Some(&1));
+    let summary = crate::metrics::summary::summarise(
+        &out.results,
+        &["epochs:8|accuracy:0.6@test".into()],
+        Default::default(),
+    );
+    let tables = crate::cmd::report::model_tables(&out.results, &summary, &Default::default());
+    let col = tables[0]
+        .columns
+        .iter()
+        .position(|c| c.key == "fired")
+        .unwrap();
+    assert_eq!(
+        tables[0].rows[0][col],
+        crate::export::Cell::text("accuracy:0.6@test (1 run), epochs:8 (1 run)")
+    );
+}
