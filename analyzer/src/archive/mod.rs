@@ -1,7 +1,28 @@
 //! Reading archives: discover run folders, validate them, and reduce their
 //! power samples to energy per epoch (see `model::RunData`).
 //!
-//! INTERFACE STUB — the archive reader replaces the body of `load`.
+//! The pipeline per run is: `manifest.json` (schema version, status,
+//! sources) → `epochs.parquet` (boundaries, accuracies; [`epochs`]) → every
+//! `samples/part-*.parquet` scanned lazily by polars, only the needed
+//! columns and selected sources, streamed in order into a per-source fold
+//! ([`scan`], [`fold`]) → the epochs every source covers, the problems that
+//! exclude the run, and E(i) in the chosen mode ([`run`]).
+//!
+//! Memory is one polars batch plus a few numbers per source and epoch, so it
+//! does not grow with the size of a run or of the archive. Runs are read one
+//! after the other; polars decodes each file on all cores.
+//!
+//! Nothing is dropped quietly: a run that cannot give correct numbers is in
+//! [`Loaded::excluded`] with a reason naming the file and row, and anything
+//! that does not change the numbers but should be known (an interrupted
+//! run, problems outside the epochs used) is in `RunData::warnings`.
+
+mod discover;
+mod epochs;
+mod fold;
+mod problem;
+mod run;
+mod scan;
 
 use crate::model::{EnergyMode, Excluded, RunData};
 use std::path::PathBuf;
@@ -10,12 +31,18 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// `None`: counter where every selected source has one, else integral.
+    /// With `SampleSum`, `energy_j` is still filled by that default rule
+    /// (so criteria in J keep working) and `energy_mode` says `sample-sum`.
     pub energy: Option<EnergyMode>,
     /// Components to include: any of `gpu`, `cpu`, `dram` (empty = all).
     pub components: Vec<String>,
-    /// Subtract an idle baseline and fill `EpochEnergy::net_energy_j`.
+    /// Subtract an idle baseline and fill `EpochEnergy::net_energy_j`: the
+    /// mean power of the run's own pre-training window (samples before
+    /// epoch 1 starts) times the time since epoch 1 started.
     pub baseline: bool,
     /// Gaps between samples of one source longer than this are reported.
+    /// A source polled slower than every `gap_tolerance_s / 3` seconds gets
+    /// three of its poll periods instead.
     pub gap_tolerance_s: f64,
 }
 
@@ -38,17 +65,91 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Errors that stop loading altogether (an unreadable archive root).
+/// Errors that stop loading altogether (an unreadable archive root, bad
+/// options). Problems with a single run exclude that run instead.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("{path}: {message}")]
     Root { path: PathBuf, message: String },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a folder (give an archive folder or a run folder)")]
+    NotAFolder { path: PathBuf },
+    #[error("{path}: no run folders (folders holding manifest.json) found under it")]
+    NoRuns { path: PathBuf },
+    #[error("unknown component `{name}` (use gpu, cpu or dram)")]
+    UnknownComponent { name: String },
+    #[error("gap tolerance must be a positive number of seconds, got {value}")]
+    GapTolerance { value: f64 },
+}
+
+/// Options after checking, as the per-run code uses them.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub energy: Option<EnergyMode>,
+    /// Component names, never empty.
+    pub components: Vec<&'static str>,
+    pub baseline: bool,
+    pub gap_tolerance_s: f64,
+}
+
+const COMPONENTS: [&str; 3] = ["gpu", "cpu", "dram"];
+
+impl Resolved {
+    fn new(opts: &LoadOptions) -> Result<Self, ArchiveError> {
+        let mut components = Vec::new();
+        for name in &opts.components {
+            let known = COMPONENTS
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(name.trim()))
+                .ok_or_else(|| ArchiveError::UnknownComponent { name: name.clone() })?;
+            if !components.contains(known) {
+                components.push(*known);
+            }
+        }
+        if components.is_empty() {
+            components = COMPONENTS.to_vec();
+        }
+        if !(opts.gap_tolerance_s.is_finite() && opts.gap_tolerance_s > 0.0) {
+            return Err(ArchiveError::GapTolerance {
+                value: opts.gap_tolerance_s,
+            });
+        }
+        Ok(Self {
+            energy: opts.energy,
+            components,
+            baseline: opts.baseline,
+            gap_tolerance_s: opts.gap_tolerance_s,
+        })
+    }
 }
 
 /// Loads every run found under `paths` (archive roots or run folders).
-pub fn load(paths: &[PathBuf], _opts: &LoadOptions) -> Result<Loaded, ArchiveError> {
-    Err(ArchiveError::Root {
-        path: paths.first().cloned().unwrap_or_default(),
-        message: "archive reader not implemented yet".into(),
-    })
+///
+/// Runs come back sorted by folder. A run that cannot give correct numbers
+/// (unreadable or future-version manifest, bad epoch rows, bad samples
+/// inside the epochs, samples not covering a complete run) is excluded with
+/// the reason; the call only fails when a path itself is unusable.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveError> {
+    let resolved = Resolved::new(opts)?;
+    let dirs = discover::find_runs(paths)?;
+    let mut loaded = Loaded::default();
+    for dir in dirs {
+        match run::load_run(&dir, &resolved) {
+            Ok(run) => loaded.runs.push(run),
+            Err(reason) => loaded.excluded.push(Excluded { dir, reason }),
+        }
+    }
+    if !loaded.excluded.is_empty() {
+        loaded.warnings.push(format!(
+            "{} of {} runs excluded (see the reasons)",
+            loaded.excluded.len(),
+            loaded.excluded.len() + loaded.runs.len()
+        ));
+    }
+    Ok(loaded)
 }

@@ -1,0 +1,174 @@
+//! Reading and checking `epochs.parquet`: the epoch rows whose boundaries cut
+//! the power samples into epochs.
+//!
+//! Every later number rests on these rows, so the checks are strict: epochs
+//! numbered 1..n in order, each ending after it starts and starting no
+//! earlier than the previous one ended, accuracies finite and in [0, 1].
+//! Each problem names the file and the 0-based row, and all of them are
+//! collected (not just the first) so one look at the report is enough to fix
+//! a file. Losses are carried but not checked: a diverged run may have a NaN
+//! loss and still be a fair data point.
+
+use super::problem::Problem;
+use polars::prelude::*;
+use std::path::Path;
+use trainwatt_trace::schema::epochs as cols;
+
+/// One epoch row as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EpochRow {
+    pub epoch: u32,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub train_acc: Option<f64>,
+    pub test_acc: Option<f64>,
+    pub train_loss: Option<f64>,
+    pub test_loss: Option<f64>,
+}
+
+/// The rows of a file, or the problems that make it unusable; `notes` are
+/// things worth telling that do not.
+#[derive(Debug, Default)]
+pub(crate) struct EpochsRead {
+    pub rows: Vec<EpochRow>,
+    pub problems: Vec<Problem>,
+    pub notes: Vec<String>,
+}
+
+fn int_col(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+    let c = df.column(name)?.strict_cast(&DataType::Int64)?;
+    Ok(c.i64()?.iter().collect())
+}
+
+/// A nullable Float64 column, or all-null (with a note) when the file lacks it.
+fn float_col(
+    df: &DataFrame,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> PolarsResult<Vec<Option<f64>>> {
+    match df.column(name) {
+        Ok(c) => {
+            let c = c.strict_cast(&DataType::Float64)?;
+            Ok(c.f64()?.iter().collect())
+        }
+        Err(_) => {
+            notes.push(format!("column `{name}` is missing; taken as empty"));
+            Ok(vec![None; df.height()])
+        }
+    }
+}
+
+/// Reads `path` (a run's `epochs.parquet`).
+pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
+    let mut out = EpochsRead::default();
+    let df = match read_frame(path) {
+        Ok(df) => df,
+        Err(e) => {
+            out.problems
+                .push(Problem::file(path, format!("cannot read: {e}")));
+            return out;
+        }
+    };
+    let columns = (|| -> PolarsResult<_> {
+        Ok((
+            int_col(&df, cols::EPOCH)?,
+            int_col(&df, cols::START_NS)?,
+            int_col(&df, cols::END_NS)?,
+        ))
+    })();
+    let (epoch, start, end) = match columns {
+        Ok(c) => c,
+        Err(e) => {
+            out.problems.push(Problem::file(path, e.to_string()));
+            return out;
+        }
+    };
+    let floats = (|| -> PolarsResult<_> {
+        let mut notes = Vec::new();
+        let f = [
+            cols::TRAIN_ACC,
+            cols::TEST_ACC,
+            cols::TRAIN_LOSS,
+            cols::TEST_LOSS,
+        ]
+        .map(|name| float_col(&df, name, &mut notes));
+        let [a, b, c, d] = f;
+        Ok(((a?, b?, c?, d?), notes))
+    })();
+    let ((train_acc, test_acc, train_loss, test_loss), notes) = match floats {
+        Ok(f) => f,
+        Err(e) => {
+            out.problems.push(Problem::file(path, e.to_string()));
+            return out;
+        }
+    };
+    out.notes = notes
+        .into_iter()
+        .map(|n| format!("{}: {n}", path.display()))
+        .collect();
+    if df.height() == 0 {
+        out.problems.push(Problem::file(
+            path,
+            "no epoch rows: the run completed no epoch".into(),
+        ));
+        return out;
+    }
+    let mut prev_end: Option<i64> = None;
+    for r in 0..df.height() {
+        let bad = |msg: String| Problem::row(path, r as u64, msg);
+        let (Some(ep), Some(s), Some(e)) = (epoch[r], start[r], end[r]) else {
+            out.problems
+                .push(bad("epoch, start_ns and end_ns must not be null".into()));
+            continue;
+        };
+        let expected = r as i64 + 1;
+        if ep != expected {
+            out.problems.push(bad(format!(
+                "epoch {ep} where {expected} was expected (epochs must be numbered 1..n in order)"
+            )));
+        }
+        if e <= s {
+            out.problems
+                .push(bad(format!("end_ns {e} is not after start_ns {s}")));
+        }
+        if let Some(pe) = prev_end {
+            if s < pe {
+                out.problems.push(bad(format!(
+                    "start_ns {s} is before the previous epoch's end_ns {pe}"
+                )));
+            }
+        }
+        prev_end = Some(e);
+        for (name, v) in [
+            (cols::TRAIN_ACC, train_acc[r]),
+            (cols::TEST_ACC, test_acc[r]),
+        ] {
+            if let Some(a) = v {
+                if !(0.0..=1.0).contains(&a) {
+                    out.problems
+                        .push(bad(format!("{name} {a} is not a fraction in [0, 1]")));
+                }
+            }
+        }
+        out.rows.push(EpochRow {
+            epoch: u32::try_from(ep).unwrap_or(0),
+            start_ns: s,
+            end_ns: e,
+            train_acc: train_acc[r],
+            test_acc: test_acc[r],
+            train_loss: train_loss[r],
+            test_loss: test_loss[r],
+        });
+    }
+    out
+}
+
+fn read_frame(path: &Path) -> PolarsResult<DataFrame> {
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        glob: false,
+        cache: false,
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, args)?.collect()
+}

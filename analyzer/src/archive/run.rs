@@ -1,0 +1,487 @@
+//! Loading one run folder: manifest, epoch rows, the streamed sample fold,
+//! then the decisions that need all three (which epochs are usable, which
+//! problems exclude the run, the energy mode) and the per-epoch numbers.
+//!
+//! A run is either returned whole with its warnings or excluded with a
+//! reason that names the file and row; there is no third, quiet outcome.
+//! Runs that did not finish (`running` after a kill, `interrupted`,
+//! `failed`) are kept up to the last epoch that both `epochs.parquet` and
+//! every selected source's samples cover, and say so in their warnings; a
+//! `complete` run whose samples stop early is excluded instead, because
+//! there something went wrong that the manifest does not admit.
+
+use super::epochs::{read_epochs, EpochRow};
+use super::fold::{ProblemKind, RunFold, SampleProblem, MAX_PLAUSIBLE_W};
+use super::problem::{summarize, Problem, SHOWN};
+use super::scan::{locate, scan_run, segment_rows, segment_starts};
+use super::Resolved;
+use crate::model::{EnergyMode, EpochEnergy, RunData};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
+use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
+
+/// Loads the run in `dir`, or says why it cannot be used.
+pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
+    let manifest = Manifest::read(&dir.join(MANIFEST_FILE)).map_err(|e| e.to_string())?;
+    let mut warnings = Vec::new();
+    let sources = select_sources(&manifest, opts)?;
+    let (mode, physical) = choose_mode(&sources, opts.energy, dir)?;
+
+    let epochs_path = dir.join(EPOCHS_FILE);
+    if !epochs_path.is_file() {
+        return Err(format!(
+            "{}: missing (the run has no complete epoch)",
+            epochs_path.display()
+        ));
+    }
+    let read = read_epochs(&epochs_path);
+    if !read.problems.is_empty() {
+        return Err(summarize(&read.problems, read.problems.len() as u64));
+    }
+    warnings.extend(read.notes);
+    let rows = read.rows;
+    let Some(first) = rows.first() else {
+        return Err(format!("{}: no epoch rows", epochs_path.display()));
+    };
+
+    let files = segment_files(dir)?;
+    let ids: Vec<String> = sources.iter().map(|s| s.id.clone()).collect();
+    let gap_ns: Vec<i64> = sources
+        .iter()
+        .map(|s| gap_tolerance_ns(opts.gap_tolerance_s, s.poll_hz))
+        .collect();
+    let mut bounds = Vec::with_capacity(rows.len() + 1);
+    bounds.push(first.start_ns);
+    bounds.extend(rows.iter().map(|r| r.end_ns));
+    let counters = physical == EnergyMode::Counter;
+    let (fold, files) = fold_samples(
+        files,
+        &ids,
+        bounds,
+        &gap_ns,
+        counters,
+        &manifest,
+        &mut warnings,
+    )?;
+
+    let samples_dir = dir.join(SAMPLES_DIR);
+    let used = usable_epochs(&fold, &sources, physical, mode, &manifest, &mut warnings)
+        .map_err(|e| format!("{}: {e}", samples_dir.display()))?;
+    check_problems(
+        &fold,
+        &files,
+        &ids,
+        &gap_ns,
+        used,
+        opts.baseline,
+        &mut warnings,
+    )?;
+    status_warnings(&manifest, used, rows.len(), &mut warnings);
+    if counters && manifest.sampler.suspect_wraps > 0 {
+        warnings.push(format!(
+            "the sampler saw {} counter reads where more than one wrap may have happened; \
+             counter energy may be too low",
+            manifest.sampler.suspect_wraps
+        ));
+    }
+    if manifest.epochs_approximate {
+        warnings.push(
+            "epoch boundaries were placed by a rule (imported trace), not stamped live".into(),
+        );
+    }
+    let baseline_w = if opts.baseline {
+        let b = baseline_w(&fold, &sources, physical);
+        if let Err(why) = &b {
+            warnings.push(format!("no idle baseline: {why}; net energy not computed"));
+        }
+        b.ok()
+    } else {
+        None
+    };
+    let epochs = epoch_energy(&fold, &rows[..used], physical, baseline_w);
+    Ok(RunData {
+        dir: dir.to_path_buf(),
+        modelled: sources.iter().any(|s| s.method.is_modelled()),
+        manifest,
+        energy_mode: mode,
+        epochs,
+        warnings,
+    })
+}
+
+/// Streams the samples into a fold. A segment that cannot be read excludes
+/// the run, except the last one of an unfinished run (the recorder may have
+/// been killed while writing it), which is dropped with a warning. Returns
+/// the fold and the files it read.
+fn fold_samples(
+    mut files: Vec<PathBuf>,
+    ids: &[String],
+    bounds: Vec<i64>,
+    gap_ns: &[i64],
+    counters: bool,
+    manifest: &Manifest,
+    warnings: &mut Vec<String>,
+) -> Result<(RunFold, Vec<PathBuf>), String> {
+    loop {
+        let fold = Arc::new(Mutex::new(RunFold::new(bounds.clone(), gap_ns, counters)));
+        let Err(err) = scan_run(&files, ids, counters, &fold) else {
+            let mut guard = fold.lock().unwrap_or_else(PoisonError::into_inner);
+            let done = std::mem::replace(&mut *guard, RunFold::new(Vec::new(), &[], false));
+            return Ok((done, files));
+        };
+        // Name the file: polars' error may not.
+        let bad = files
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| segment_rows(f).err().map(|e| (i, e)));
+        match bad {
+            Some((i, e)) if i + 1 == files.len() && manifest.status != RunStatus::Complete => {
+                warnings.push(format!(
+                    "{}: unreadable, ignored (the recorder probably stopped while writing it): {e}",
+                    files[i].display()
+                ));
+                files.pop();
+                if files.is_empty() {
+                    return Err("no readable sample segment".into());
+                }
+            }
+            Some((i, e)) => return Err(format!("{}: {e}", files[i].display())),
+            None => {
+                let dir = files[0].parent().unwrap_or(Path::new("?"));
+                return Err(format!("{}: {err}", dir.display()));
+            }
+        }
+    }
+}
+
+/// The manifest's sources that belong to the selected components and can be
+/// added (package, not its cores; never the whole platform).
+fn select_sources(manifest: &Manifest, opts: &Resolved) -> Result<Vec<SourceInfo>, String> {
+    let sources: Vec<SourceInfo> = manifest
+        .sources
+        .iter()
+        .filter(|s| s.domain.is_additive() && opts.components.contains(&s.domain.component()))
+        .cloned()
+        .collect();
+    if sources.is_empty() {
+        let have: Vec<String> = manifest
+            .sources
+            .iter()
+            .map(|s| format!("{} ({:?})", s.id, s.domain))
+            .collect();
+        return Err(format!(
+            "manifest.json: no additive source of the selected components ({}); sources: [{}]",
+            opts.components.join(","),
+            have.join(", ")
+        ));
+    }
+    for (k, s) in sources.iter().enumerate() {
+        if sources[..k].iter().any(|o| o.id == s.id) {
+            return Err(format!("manifest.json: source id `{}` appears twice", s.id));
+        }
+    }
+    Ok(sources)
+}
+
+/// The mode printed for the run and the physical mode behind `energy_j`
+/// (the same, except in sample-sum mode, where `energy_j` still holds a true
+/// energy so that criteria in J keep working).
+fn choose_mode(
+    sources: &[SourceInfo],
+    requested: Option<EnergyMode>,
+    dir: &Path,
+) -> Result<(EnergyMode, EnergyMode), String> {
+    let without_counter = sources.iter().find(|s| s.method != Method::MeasuredCounter);
+    let default = if without_counter.is_none() {
+        EnergyMode::Counter
+    } else {
+        EnergyMode::Integral
+    };
+    match (requested, without_counter) {
+        (Some(EnergyMode::Counter), Some(s)) => Err(format!(
+            "{}: energy mode `counter` was asked for, but source `{}` has no counter (method {:?})",
+            dir.join(MANIFEST_FILE).display(),
+            s.id,
+            s.method
+        )),
+        (Some(EnergyMode::SampleSum), _) => Ok((EnergyMode::SampleSum, default)),
+        (Some(m), _) => Ok((m, m)),
+        (None, _) => Ok((default, default)),
+    }
+}
+
+/// Segment files in name order (the recorder numbers them in time order).
+fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let samples = dir.join(SAMPLES_DIR);
+    let entries = std::fs::read_dir(&samples).map_err(|e| {
+        format!(
+            "{}: cannot list the sample segments: {e}",
+            samples.display()
+        )
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", samples.display()))?;
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "parquet") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "{}: no *.parquet sample segment",
+            samples.display()
+        ));
+    }
+    Ok(files)
+}
+
+/// The gap tolerance of a source in ns: the option, but never below three
+/// poll periods, so a slow source (a 0.5 Hz modelled one) is not a gap
+/// between every pair of reads.
+fn gap_tolerance_ns(tolerance_s: f64, poll_hz: f64) -> i64 {
+    let periods = if poll_hz > 0.0 { 3.0 / poll_hz } else { 0.0 };
+    (tolerance_s.max(periods) * 1e9).min(i64::MAX as f64) as i64
+}
+
+/// How many epochs every selected source covers with the data the physical
+/// mode needs, deciding whether a shortfall excludes the run.
+fn usable_epochs(
+    fold: &RunFold,
+    sources: &[SourceInfo],
+    physical: EnergyMode,
+    mode: EnergyMode,
+    manifest: &Manifest,
+    warnings: &mut Vec<String>,
+) -> Result<usize, String> {
+    let b = fold.bounds();
+    let n = b.len() - 1;
+    let secs = |t: i64| t as f64 * 1e-9;
+    let mut used = n;
+    let mut limit: Option<String> = None;
+    for (info, s) in sources.iter().zip(&fold.sources) {
+        let id = &info.id;
+        let covered = if physical == EnergyMode::Counter {
+            if s.n_counter == 0 {
+                return Err(format!("source `{id}` has no energy_uj value"));
+            }
+            if s.c_at[0].is_none() {
+                return Err(format!(
+                    "source `{id}`: first energy_uj read is after the start of epoch 1 (t = {:.3} s), \
+                     so its energy there is unknown",
+                    secs(b[0])
+                ));
+            }
+            s.c_at.iter().skip(1).take_while(|c| c.is_some()).count()
+        } else {
+            0
+        };
+        let needs_power = physical == EnergyMode::Integral || mode == EnergyMode::SampleSum;
+        let covered = if needs_power {
+            let (Some(first), Some(last)) = (s.p_first_t, s.p_last_t()) else {
+                return Err(format!("source `{id}` has no usable power_w value"));
+            };
+            if first > b[0] {
+                return Err(format!(
+                    "source `{id}`: first power_w sample (t = {:.3} s) is after the start of epoch 1 \
+                     (t = {:.3} s)",
+                    secs(first),
+                    secs(b[0])
+                ));
+            }
+            let p = b[1..].iter().take_while(|&&x| x <= last).count();
+            if physical == EnergyMode::Counter {
+                p.min(covered)
+            } else {
+                p
+            }
+        } else {
+            if s.n_power == 0 {
+                warnings.push(format!(
+                    "source `{id}` has no power_w samples: sample_sum_w leaves it out"
+                ));
+            }
+            covered
+        };
+        if covered < used {
+            used = covered;
+            limit = Some(format!(
+                "source `{id}`'s samples end before epoch {} ends (t = {:.3} s)",
+                covered + 1,
+                secs(b[covered + 1])
+            ));
+        }
+    }
+    if let Some(why) = limit {
+        if manifest.status == RunStatus::Complete {
+            return Err(format!("status is complete but {why}"));
+        }
+        if used == 0 {
+            return Err(format!("{why}: no usable epoch"));
+        }
+        warnings.push(format!("{why}; using epochs 1..{used}"));
+    }
+    Ok(used)
+}
+
+/// Turns the fold's problems into an exclusion (those touching the epochs
+/// used, or the pre-training window when a baseline is asked for) or
+/// warnings (the rest).
+fn check_problems(
+    fold: &RunFold,
+    files: &[PathBuf],
+    ids: &[String],
+    gap_ns: &[i64],
+    used: usize,
+    baseline: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    let b = fold.bounds();
+    let (start, end) = (b[0], b[used]);
+    let relevant = |p: &SampleProblem| {
+        p.kind == ProblemKind::NullTime || (p.t_ref_ns <= end && (p.t_ns >= start || baseline))
+    };
+    let starts = if fold.problems.is_empty() {
+        Vec::new()
+    } else {
+        segment_starts(files)
+    };
+    let describe = |p: &SampleProblem| {
+        let (f, row) = locate(&starts, p.row);
+        let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
+        let id = ids.get(p.source).map_or("?", String::as_str);
+        Problem::row(
+            file,
+            row,
+            describe_sample(p, id, gap_ns.get(p.source).copied()),
+        )
+    };
+    let (bad, ignored): (Vec<&SampleProblem>, Vec<&SampleProblem>) =
+        fold.problems.iter().partition(|p| relevant(p));
+    let unkept = fold.problem_count - fold.problems.len() as u64;
+    if !bad.is_empty() || unkept > 0 {
+        let listed: Vec<Problem> = bad.iter().take(SHOWN).map(|p| describe(p)).collect();
+        return Err(summarize(&listed, bad.len() as u64 + unkept));
+    }
+    if !ignored.is_empty() {
+        let listed: Vec<Problem> = ignored.iter().take(SHOWN).map(|p| describe(p)).collect();
+        warnings.push(format!(
+            "sample problems outside the epochs used, ignored: {}",
+            summarize(&listed, ignored.len() as u64)
+        ));
+    }
+    Ok(())
+}
+
+fn describe_sample(p: &SampleProblem, id: &str, gap_ns: Option<i64>) -> String {
+    let v = p.value;
+    match p.kind {
+        ProblemKind::NullTime => "t_ns is null".into(),
+        ProblemKind::BackwardsClock => format!(
+            "source `{id}`: t_ns {} is {v:.6} s before the previous sample of this source \
+             (clock went backwards)",
+            p.t_ns
+        ),
+        ProblemKind::PowerNotFinite => format!("source `{id}`: power_w is {v}"),
+        ProblemKind::PowerNegative => format!("source `{id}`: power_w {v} W is negative"),
+        ProblemKind::PowerAbsurd => {
+            format!("source `{id}`: power_w {v} W is above the plausible {MAX_PLAUSIBLE_W} W")
+        }
+        ProblemKind::CounterDecreased => format!(
+            "source `{id}`: energy_uj {v} is below the previous reading (a wrap not unwrapped?)"
+        ),
+        ProblemKind::CounterJump => format!(
+            "source `{id}`: energy_uj {v} implies more than {MAX_PLAUSIBLE_W} W since the \
+             previous reading"
+        ),
+        ProblemKind::Gap => format!(
+            "source `{id}`: no sample for {v:.3} s (tolerance {:.3} s) within the epochs",
+            gap_ns.unwrap_or(0) as f64 * 1e-9
+        ),
+    }
+}
+
+fn status_warnings(manifest: &Manifest, used: usize, recorded: usize, warnings: &mut Vec<String>) {
+    let what = match manifest.status {
+        RunStatus::Complete => return,
+        RunStatus::Running => {
+            "status is `running`: the recorder was killed (or is still recording)"
+        }
+        RunStatus::Interrupted => "the run was interrupted",
+        RunStatus::Failed => "the run failed",
+    };
+    let error = manifest
+        .error
+        .as_deref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    warnings.push(format!(
+        "{what}{error}; using its {used} complete epoch(s) of {recorded} recorded"
+    ));
+}
+
+/// Mean power before epoch 1 over the selected sources, W, in the physical
+/// mode's terms (counter difference or trapezoid over the window).
+fn baseline_w(fold: &RunFold, sources: &[SourceInfo], physical: EnergyMode) -> Result<f64, String> {
+    let b0 = fold.bounds()[0];
+    let mut total = 0.0;
+    for (s, info) in fold.sources.iter().zip(sources) {
+        let window = match physical {
+            EnergyMode::Counter => s.c_first.zip(s.c_at[0]).and_then(|((t, e), at)| {
+                (t < b0).then(|| ((at.base_uj - e) as f64 + at.frac_uj) * 1e3 / (b0 - t) as f64)
+            }),
+            _ => s
+                .p_first_t
+                .and_then(|t| (t < b0).then(|| s.area_ws[0] / ((b0 - t) as f64 * 1e-9))),
+        };
+        total += window.ok_or_else(|| {
+            format!(
+                "source `{}` has no sample before epoch 1 starts (no pre-training window)",
+                info.id
+            )
+        })?;
+    }
+    Ok(total)
+}
+
+/// E(i), sample sums and elapsed time for the epochs used.
+fn epoch_energy(
+    fold: &RunFold,
+    rows: &[EpochRow],
+    physical: EnergyMode,
+    baseline_w: Option<f64>,
+) -> Vec<EpochEnergy> {
+    let start = rows.first().map_or(0, |r| r.start_ns);
+    let (mut area, mut sum_w) = (vec![0.0; fold.sources.len()], 0.0);
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let k = i + 1;
+            let mut energy_j = 0.0;
+            for (s, acc) in fold.sources.iter().zip(area.iter_mut()) {
+                sum_w += s.sum_w[k];
+                *acc += s.area_ws[k];
+                energy_j += match (physical, s.c_at[k], s.c_at[0]) {
+                    (EnergyMode::Counter, Some(at), Some(at0)) => at.minus_j(at0),
+                    _ => *acc,
+                };
+            }
+            let elapsed_s = (r.end_ns - start) as f64 * 1e-9;
+            EpochEnergy {
+                epoch: r.epoch,
+                start_ns: r.start_ns,
+                end_ns: r.end_ns,
+                train_acc: r.train_acc,
+                test_acc: r.test_acc,
+                train_loss: r.train_loss,
+                test_loss: r.test_loss,
+                energy_j,
+                net_energy_j: baseline_w.map(|w| energy_j - w * elapsed_s),
+                sample_sum_w: sum_w,
+                elapsed_s,
+            }
+        })
+        .collect()
+}

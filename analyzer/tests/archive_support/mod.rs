@@ -1,0 +1,255 @@
+//! Test support: writes run folders in the v1 trace format with polars'
+//! ParquetWriter, independent of the recorder's writer, so the reader is
+//! tested against the format as documented in `trainwatt-trace`.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use polars::prelude::*;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use trainwatt_trace::manifest::{HostFacts, SamplerStats, Workload};
+use trainwatt_trace::{Domain, Manifest, Method, RunStatus, SourceInfo, SCHEMA_VERSION};
+
+pub const S: i64 = 1_000_000_000;
+pub const MS: i64 = 1_000_000;
+
+/// One sample row.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub t_ns: i64,
+    pub source: String,
+    pub power_w: Option<f32>,
+    pub energy_uj: Option<i64>,
+}
+
+pub fn sample(t_ns: i64, source: &str, power_w: Option<f32>, energy_uj: Option<i64>) -> Sample {
+    Sample {
+        t_ns,
+        source: source.into(),
+        power_w,
+        energy_uj,
+    }
+}
+
+/// One epoch row.
+#[derive(Debug, Clone)]
+pub struct Epoch {
+    pub epoch: i32,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub test_acc: Option<f64>,
+}
+
+/// Epochs 1..=n back to back from `start` with `len` each.
+pub fn epochs(n: usize, start: i64, len: i64, gap: i64) -> Vec<Epoch> {
+    (0..n)
+        .map(|i| {
+            let s = start + i as i64 * (len + gap);
+            Epoch {
+                epoch: i as i32 + 1,
+                start_ns: s,
+                end_ns: s + len,
+                test_acc: Some(0.5 + 0.004 * i as f64),
+            }
+        })
+        .collect()
+}
+
+pub fn source(id: &str, domain: Domain, method: Method, poll_hz: f64) -> SourceInfo {
+    SourceInfo {
+        id: id.into(),
+        domain,
+        method,
+        description: String::new(),
+        poll_hz,
+        settings: BTreeMap::new(),
+    }
+}
+
+pub fn manifest(sources: Vec<SourceInfo>, status: RunStatus) -> Manifest {
+    Manifest {
+        schema_version: SCHEMA_VERSION,
+        run_id: "r".into(),
+        started_at_utc: "2026-01-01T00:00:00Z".into(),
+        ended_at_utc: None,
+        status,
+        platform: "test".into(),
+        host: HostFacts::default(),
+        sources,
+        sampler: SamplerStats::default(),
+        workload: Workload {
+            kind: "train".into(),
+            arch: Some("lenet".into()),
+            width: Some(1),
+            dataset: Some("mnist".into()),
+            ..Workload::default()
+        },
+        epochs_approximate: false,
+        warnings: vec![],
+        error: None,
+        writer: "archive tests".into(),
+    }
+}
+
+/// How to lay out the `source` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceColumn {
+    /// Dictionary-encoded (polars categorical), like the recorder.
+    Dictionary,
+    /// Plain UTF-8 strings.
+    Plain,
+}
+
+/// Writes one sample segment. `extra` adds an unknown column.
+pub fn write_samples(path: &Path, rows: &[Sample], layout: SourceColumn, extra: bool) {
+    let t: Vec<i64> = rows.iter().map(|r| r.t_ns).collect();
+    let src: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+    let p: Vec<Option<f32>> = rows.iter().map(|r| r.power_w).collect();
+    let e: Vec<Option<i64>> = rows.iter().map(|r| r.energy_uj).collect();
+    let mut src = Column::new("source".into(), src);
+    if layout == SourceColumn::Dictionary {
+        src = src
+            .cast(&DataType::from_categories(Categories::global()))
+            .unwrap();
+    }
+    let mut cols = vec![
+        Column::new("t_ns".into(), t),
+        src,
+        Column::new("power_w".into(), p),
+        Column::new("energy_uj".into(), e),
+    ];
+    if extra {
+        let v: Vec<f64> = rows.iter().map(|_| 42.0).collect();
+        cols.insert(1, Column::new("future_column".into(), v));
+    }
+    let mut df = DataFrame::new_infer_height(cols).unwrap();
+    write(path, &mut df);
+}
+
+/// Writes `epochs.parquet`. `extra` adds an unknown column.
+pub fn write_epochs(path: &Path, rows: &[Epoch], extra: bool) {
+    let n = rows.len();
+    let mut cols = vec![
+        Column::new(
+            "epoch".into(),
+            rows.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "start_ns".into(),
+            rows.iter().map(|r| r.start_ns).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "end_ns".into(),
+            rows.iter().map(|r| r.end_ns).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "train_acc".into(),
+            rows.iter()
+                .map(|r| r.test_acc.map(|a| a + 0.01))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "test_acc".into(),
+            rows.iter().map(|r| r.test_acc).collect::<Vec<_>>(),
+        ),
+        Column::new("train_loss".into(), vec![Some(0.1f64); n]),
+        Column::new("test_loss".into(), vec![None::<f64>; n]),
+        Column::new("examples".into(), vec![Some(60_000i64); n]),
+    ];
+    if extra {
+        cols.push(Column::new("future_column".into(), vec!["x"; n]));
+    }
+    let mut df = DataFrame::new_infer_height(cols).unwrap();
+    write(path, &mut df);
+}
+
+fn write(path: &Path, df: &mut DataFrame) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let f = File::create(path).unwrap();
+    ParquetWriter::new(f).finish(df).unwrap();
+}
+
+/// A run to write: manifest, epochs, sample segments.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub manifest: Manifest,
+    pub epochs: Vec<Epoch>,
+    pub segments: Vec<Vec<Sample>>,
+    pub layout: SourceColumn,
+    pub extra_columns: bool,
+}
+
+impl RunSpec {
+    pub fn new(manifest: Manifest, epochs: Vec<Epoch>, samples: Vec<Sample>) -> Self {
+        Self {
+            manifest,
+            epochs,
+            segments: vec![samples],
+            layout: SourceColumn::Dictionary,
+            extra_columns: false,
+        }
+    }
+
+    /// Splits the samples into segments of at most `rows` rows.
+    pub fn segmented(mut self, rows: usize) -> Self {
+        let all: Vec<Sample> = self.segments.concat();
+        self.segments = all.chunks(rows).map(<[Sample]>::to_vec).collect();
+        self
+    }
+
+    /// Writes the run into `dir` (created) and returns it.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        std::fs::create_dir_all(dir.join("samples")).unwrap();
+        std::fs::write(dir.join("manifest.json"), self.manifest.to_json()).unwrap();
+        write_epochs(
+            &dir.join("epochs.parquet"),
+            &self.epochs,
+            self.extra_columns,
+        );
+        for (i, seg) in self.segments.iter().enumerate() {
+            let p = dir.join(format!("samples/part-{i:06}.parquet"));
+            write_samples(&p, seg, self.layout, self.extra_columns);
+        }
+        dir.to_path_buf()
+    }
+}
+
+/// Samples of one source at the given times, with power `p(t)` (W, must be
+/// exact in f32 for exact tests) and counter `e(t)` (µJ).
+pub fn track(
+    id: &str,
+    times: impl IntoIterator<Item = i64>,
+    p: impl Fn(i64) -> Option<f32>,
+    e: impl Fn(i64) -> Option<i64>,
+) -> Vec<Sample> {
+    times
+        .into_iter()
+        .map(|t| sample(t, id, p(t), e(t)))
+        .collect()
+}
+
+/// Interleaves several sources' samples by time (stable), like the sampler.
+pub fn interleave(tracks: Vec<Vec<Sample>>) -> Vec<Sample> {
+    let mut all: Vec<Sample> = tracks.concat();
+    all.sort_by_key(|s| s.t_ns);
+    all
+}
+
+/// Relative difference.
+pub fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
+}
+
+/// Asserts `got` equals `want` to 1e-9 relative.
+#[track_caller]
+pub fn assert_close(got: f64, want: f64, what: &str) {
+    assert!(
+        rel(got, want) < 1e-9,
+        "{what}: got {got}, want {want} (rel {:e})",
+        rel(got, want)
+    );
+}
