@@ -7,7 +7,8 @@ recorder/src/sink.rs writes it: one segment per second of samples, rows
 sorted by (source, t_ns), `source` as Dictionary(Int16, Utf8), t_ns and
 energy_uj DELTA_BINARY_PACKED, power_w BYTE_STREAM_SPLIT, zstd. Timestamps
 jitter around the 1 ms schedule as a real sampler's do. A pre-training
-window of PRE_S seconds precedes epoch 1.
+window of PRE_S seconds precedes epoch 1. BENCH_SEGMENT_S (env) changes
+the segment length, to see what compacting segments would buy.
 
 usage: analyzer_gen.py OUT_DIR RUNS EPOCHS EPOCH_S RATE_HZ
 """
@@ -25,7 +26,7 @@ SOURCES = [
     ("rapl:dram-0", "dram", 6.0, 1.0),
 ]
 PRE_S = 2.0
-SEGMENT_S = 1.0
+SEGMENT_S = float(os.environ.get("BENCH_SEGMENT_S", "1.0"))  # the recorder flushes every 1 s
 EVAL_GAP_S = 0.05
 
 

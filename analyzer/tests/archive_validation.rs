@@ -70,6 +70,15 @@ fn clean_run_loads_and_extra_columns_and_plain_strings_change_nothing() {
     assert_eq!(other.runs.len(), 1, "{:?}", other.excluded);
     assert_eq!(base.runs[0].epochs, other.runs[0].epochs);
     assert_close(base.runs[0].epochs[3].energy_j, 400.0, "E(4)");
+
+    // A later segment with a column the first one lacks (a newer writer).
+    let spec = clean().segmented(2_000);
+    let dir = write(&spec, &tmp, "mixed");
+    let seg = dir.join("samples/part-000001.parquet");
+    write_samples(&seg, &spec.segments[1], SourceColumn::Dictionary, true);
+    let mixed = load_dir(&dir);
+    assert_eq!(mixed.runs.len(), 1, "{:?}", mixed.excluded);
+    assert_eq!(base.runs[0].epochs, mixed.runs[0].epochs);
 }
 
 #[test]

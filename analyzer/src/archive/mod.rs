@@ -2,15 +2,15 @@
 //! power samples to energy per epoch (see `model::RunData`).
 //!
 //! The pipeline per run is: `manifest.json` (schema version, status,
-//! sources) → `epochs.parquet` (boundaries, accuracies; [`epochs`]) → every
+//! sources) → `epochs.parquet` (boundaries, accuracies; `epochs`) → every
 //! `samples/part-*.parquet` scanned lazily by polars, only the needed
 //! columns and selected sources, streamed in order into a per-source fold
-//! ([`scan`], [`fold`]) → the epochs every source covers, the problems that
-//! exclude the run, and E(i) in the chosen mode ([`run`]).
+//! (`scan`, `fold`) → the epochs every source covers, the problems that
+//! exclude the run, and E(i) in the chosen mode (`run`).
 //!
 //! Memory is one polars batch plus a few numbers per source and epoch, so it
-//! does not grow with the size of a run or of the archive. Runs are read one
-//! after the other; polars decodes each file on all cores.
+//! does not grow with the size of a run or of the archive. Two runs are in
+//! flight at a time; polars decodes each run's files on all cores.
 //!
 //! Nothing is dropped quietly: a run that cannot give correct numbers is in
 //! [`Loaded::excluded`] with a reason naming the file and row, and anything
@@ -26,6 +26,7 @@ mod scan;
 
 use crate::model::{EnergyMode, Excluded, RunData};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What to compute while loading.
 #[derive(Debug, Clone)]
@@ -138,10 +139,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
     let resolved = Resolved::new(opts)?;
     let dirs = discover::find_runs(paths)?;
     let mut loaded = Loaded::default();
-    for dir in dirs {
-        match run::load_run(&dir, &resolved) {
+    for (dir, result) in dirs.iter().zip(load_all(&dirs, &resolved)) {
+        match result {
             Ok(run) => loaded.runs.push(run),
-            Err(reason) => loaded.excluded.push(Excluded { dir, reason }),
+            Err(reason) => loaded.excluded.push(Excluded {
+                dir: dir.clone(),
+                reason,
+            }),
         }
     }
     if !loaded.excluded.is_empty() {
@@ -152,4 +156,36 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
         ));
     }
     Ok(loaded)
+}
+
+/// Loads `dirs` two at a time, results in the order of `dirs`. Each run's
+/// scan already decodes on all cores; a second run in flight fills the
+/// moments when one query starts up or drains.
+fn load_all(dirs: &[PathBuf], opts: &Resolved) -> Vec<Result<RunData, String>> {
+    const IN_FLIGHT: usize = 2;
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<RunData, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..IN_FLIGHT.min(dirs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(dir) = dirs.get(i) else { break };
+                        done.push((i, run::load_run(dir, opts)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
