@@ -29,6 +29,7 @@ fn lenet_k1_reaches_088_on_real_mnist_split_in_8_epochs() {
     let mut cfg = TrainConfig::paper(Arch::Lenet, 1.0, DatasetKind::Mnist, dir);
     cfg.protocol = Protocol::TestFilesSplit {
         train_count: 8000,
+        test_count: None,
         split_seed: 2024,
     };
     cfg.epochs = 8;

@@ -40,7 +40,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub epochs: u32,
     /// holdout, kfold (with --fold/--folds), ratio:F (train fraction), or
-    /// test-split:N (N of the test files train, the rest test; for when the
+    /// test-split:N[/M] (N of the test files train, the rest — or M of it — test; for when the
     /// 60 000 MNIST training images are absent). Default: the dataset's
     /// paper protocol (MNIST holdout, CIFAR-10 6-fold).
     #[arg(long)]
@@ -112,12 +112,19 @@ fn protocol(args: &TrainArgs) -> Result<Protocol> {
                 .with_context(|| format!("--protocol {p}: expected ratio:0.7"))?,
             split_seed: args.split_seed,
         },
-        ("test-split", n) => Protocol::TestFilesSplit {
-            train_count: n
-                .parse()
-                .with_context(|| format!("--protocol {p}: expected test-split:8000"))?,
-            split_seed: args.split_seed,
-        },
+        ("test-split", n) => {
+            let bad =
+                || format!("--protocol {p}: expected test-split:8000 or test-split:8000/2000");
+            let (train, test) = match n.split_once('/') {
+                Some((a, b)) => (a, Some(b.parse().with_context(bad)?)),
+                None => (n, None),
+            };
+            Protocol::TestFilesSplit {
+                train_count: train.parse().with_context(bad)?,
+                test_count: test,
+                split_seed: args.split_seed,
+            }
+        }
         _ => bail!("--protocol '{p}': expected holdout, kfold, ratio:F or test-split:N"),
     })
 }
@@ -127,6 +134,11 @@ fn protocol_label(p: &Protocol) -> String {
         Protocol::Holdout => "holdout".into(),
         Protocol::KFold { folds, fold, .. } => format!("kfold:{fold}/{folds}"),
         Protocol::Ratio { train_fraction, .. } => format!("ratio:{train_fraction}"),
+        Protocol::TestFilesSplit {
+            train_count,
+            test_count: Some(m),
+            ..
+        } => format!("test-split:{train_count}/{m}"),
         Protocol::TestFilesSplit { train_count, .. } => format!("test-split:{train_count}"),
     }
 }

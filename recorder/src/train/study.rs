@@ -113,6 +113,9 @@ pub enum StudyProtocol {
     TestFilesSplit {
         /// Training examples.
         train_count: usize,
+        /// Test on this many of the rest (stratified); default all of it.
+        #[serde(default)]
+        test_count: Option<usize>,
         /// Seed.
         split_seed: u64,
     },
@@ -155,11 +158,16 @@ impl StudyProtocol {
             )],
             StudyProtocol::TestFilesSplit {
                 train_count,
+                test_count,
                 split_seed,
             } => vec![(
-                format!("testsplit{train_count}"),
+                match test_count {
+                    Some(m) => format!("testsplit{train_count}x{m}"),
+                    None => format!("testsplit{train_count}"),
+                },
                 Protocol::TestFilesSplit {
                     train_count: *train_count,
+                    test_count: *test_count,
                     split_seed: *split_seed,
                 },
             )],

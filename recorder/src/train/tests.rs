@@ -31,6 +31,7 @@ fn small_config(arch: Arch, dir: &Path) -> TrainConfig {
     let mut cfg = TrainConfig::paper(arch, 1.0, DatasetKind::Mnist, dir);
     cfg.protocol = Protocol::TestFilesSplit {
         train_count: 400,
+        test_count: None,
         split_seed: 3,
     };
     cfg.epochs = 3;

@@ -400,6 +400,7 @@ mod tests {
         .unwrap();
         let p = Protocol::TestFilesSplit {
             train_count: 40,
+            test_count: None,
             split_seed: 1,
         };
         let data = prepare(DatasetKind::Mnist, tmp.path(), &p).unwrap();

@@ -43,6 +43,10 @@ pub enum Protocol {
     TestFilesSplit {
         /// Examples that train; the rest test.
         train_count: usize,
+        /// Test on only this many of the rest (stratified, same seed), to
+        /// keep evaluation cheap on small machines; `None` tests on all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test_count: Option<usize>,
         /// Seed of the draw.
         split_seed: u64,
     },
@@ -71,6 +75,9 @@ impl Protocol {
         }
     }
 }
+
+/// Mixed into the split seed for the test subset of a test-files split.
+const TEST_SUBSET_SALT: u64 = 0x7465_7374_5f73_7562;
 
 /// Train and test indices into the pool, each ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +192,7 @@ pub fn split_pool(
         }
         Protocol::TestFilesSplit {
             train_count,
+            test_count,
             split_seed,
         } => {
             if train_count == 0 || train_count >= n {
@@ -192,7 +200,21 @@ pub fn split_pool(
                     "train_count {train_count} must be in 1..{n} (the test files hold {n})"
                 )));
             }
-            stratified_split(labels, train_count, split_seed)
+            let mut split = stratified_split(labels, train_count, split_seed);
+            if let Some(m) = test_count {
+                let rest = split.test.len();
+                if m == 0 || m > rest {
+                    return Err(protocol.invalid(format!(
+                        "test_count {m} must be in 1..={rest} (what is left after training)"
+                    )));
+                }
+                // A stratified draw from the held-out rest: the test set
+                // stays disjoint from training and keeps the class mix.
+                let rest_labels: Vec<u8> = split.test.iter().map(|&i| labels[i]).collect();
+                let sub = stratified_split(&rest_labels, m, split_seed ^ TEST_SUBSET_SALT);
+                split.test = sub.train.iter().map(|&j| split.test[j]).collect();
+            }
+            split
         }
     };
     if split.train.is_empty() || split.test.is_empty() {
@@ -215,6 +237,27 @@ mod tests {
             c[usize::from(labels[i])] += 1;
         }
         c
+    }
+
+    #[test]
+    fn test_files_split_can_test_on_a_stratified_subset_of_the_rest() {
+        let labels: Vec<u8> = (0..10_000usize).map(|i| (i * 7 % 10) as u8).collect();
+        let p = Protocol::TestFilesSplit {
+            train_count: 2000,
+            test_count: Some(1000),
+            split_seed: 5,
+        };
+        let s = split_pool(&p, &labels, 0).unwrap();
+        assert_eq!((s.train.len(), s.test.len()), (2000, 1000));
+        assert_eq!(counts(&labels, &s.test), [100; 10]);
+        assert!(s.test.iter().all(|i| !s.train.contains(i)));
+        assert_eq!(split_pool(&p, &labels, 0).unwrap(), s, "seeded");
+        let too_many = Protocol::TestFilesSplit {
+            train_count: 9000,
+            test_count: Some(1001),
+            split_seed: 5,
+        };
+        assert!(split_pool(&too_many, &labels, 0).is_err());
     }
 
     #[test]
@@ -277,6 +320,7 @@ mod tests {
         let s = split_pool(
             &Protocol::TestFilesSplit {
                 train_count: 8000,
+                test_count: None,
                 split_seed: 3,
             },
             &labels,
@@ -333,6 +377,7 @@ mod tests {
             },
             Protocol::TestFilesSplit {
                 train_count: 100,
+                test_count: None,
                 split_seed: 0,
             },
         ] {
