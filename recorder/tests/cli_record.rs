@@ -139,7 +139,10 @@ fn sample_records_exact_fake_energy_at_the_rate() {
     // A clean finish compacts the per-second segments into one file.
     assert!(m.sampler.compacted);
     assert!(m.sampler.segments >= 2, "{:?}", m.sampler);
-    assert_eq!(std::fs::read_dir(runs[0].join("samples")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(runs[0].join("samples")).unwrap().count(),
+        1
+    );
     assert!(!runs[0].join("samples.new").exists());
     let rows = samples(&runs[0]);
     let gpu: Vec<_> = rows.iter().filter(|r| r.0 == "fake:gpu").collect();
