@@ -247,6 +247,26 @@ fn sample_loop(
         }
         std::thread::sleep(Duration::from_nanos((deadline - now).max(0) as u64));
     }
+    // A closing reading of every source, whatever its poll schedule, so the
+    // samples of slowly polled sources cover everything up to the stop (the
+    // analyzer refuses to extrapolate past a source's last sample).
+    let now = clock.now_ns();
+    for (i, src) in sources.iter_mut().enumerate() {
+        match src.read(now) {
+            Ok(r) => buf.push(SampleRow {
+                t_ns: now,
+                source: i as u16,
+                power_w: r.power_w,
+                energy_uj: r.energy_uj,
+            }),
+            Err(e) => {
+                out.read_errors += 1;
+                if !errored[i] {
+                    out.first_errors.push(format!("{}: {e}", infos[i].id));
+                }
+            }
+        }
+    }
     if !buf.is_empty() && tx.send(buf).is_err() {
         out.writer_lost = true;
     }

@@ -217,6 +217,13 @@ fn wrap_records_child_epochs_and_keeps_bad_lines() {
         e[0].2 - e[0].1 >= 250_000_000,
         "epoch 1 spans the child's 0.3 s sleep"
     );
+    // Samples cover every epoch: the sampler takes a closing reading.
+    let last_t = samples(run).iter().map(|r| r.1).max().unwrap();
+    assert!(
+        last_t >= e[1].2,
+        "last sample {last_t} before epoch 2 ends {}",
+        e[1].2
+    );
     let warnings = m.warnings.join("\n");
     assert!(
         warnings.contains("line 2") && warnings.contains("epoch 2 looked fine"),
@@ -255,11 +262,16 @@ fn sigterm_finishes_files_and_marks_interrupted() {
 #[test]
 fn sigkill_loses_at_most_about_one_second() {
     let dir = tempfile::tempdir().unwrap();
-    let script = r#"
-for i in 1 2 3 4 5 6 7 8 9; do sleep 0.25; echo "{\"epoch\":$i,\"test_acc\":0.5}" >> "$TRAINWATT_EPOCH_LOG"; done
-sleep 5
-"#;
-    let started = Instant::now();
+    let marker = dir.path().join("ninth-epoch-written");
+    let script = format!(
+        r#"
+for i in 1 2 3 4 5 6 7 8 9; do sleep 0.1; echo "{{\"epoch\":$i,\"test_acc\":0.5}}" >> "$TRAINWATT_EPOCH_LOG"; done
+touch '{}'
+sleep 10
+"#,
+        marker.display()
+    );
+    let archive = dir.path().join("archive");
     let mut child = recorder()
         .args([
             "wrap",
@@ -269,31 +281,47 @@ sleep 5
             "gpu=100,cpu=20",
             "--out",
         ])
-        .arg(dir.path())
-        .args(["--", "sh", "-c", script])
+        .arg(&archive)
+        .args(["--", "sh", "-c", &script])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(3500));
+    // Wait (on a loaded machine, as long as it takes) until the child has
+    // written its ninth epoch, let the recorder run 1.5 s more, then SIGKILL.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the child never wrote its epochs"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
     child.kill().unwrap(); // SIGKILL
-    let killed_after = started.elapsed();
+    let after_seen = seen.elapsed().as_secs_f64();
     child.wait().unwrap();
-    let run = &runs(dir.path())[0];
+    let run = &runs(&archive)[0];
     let m = Manifest::read(&run.join("manifest.json")).unwrap();
     assert_eq!(
         m.status,
         RunStatus::Running,
         "a killed run cannot say otherwise"
     );
-    // Every completed epoch survived (the 9th was written by 2.25 s + start-up).
-    assert_eq!(epochs(run).len(), 9);
-    // What is on disk reads, and covers all but about the last second.
+    assert!(!m.sampler.compacted, "segments stay as written");
+    // Every completed epoch survived.
+    let e = epochs(run);
+    assert_eq!(e.len(), 9);
+    // What is on disk reads, and covers all but about the last second. The
+    // kill happened at most `after_seen` + two 10 ms polls after epoch 9
+    // was stamped, on the recorder's clock.
     let rows = samples(run);
     let last_t = rows.iter().map(|r| r.1).max().unwrap();
-    let lost = killed_after.as_secs_f64() - last_t as f64 / 1e9;
+    let kill_t = e[8].2 as f64 / 1e9 + after_seen + 0.02;
+    let lost = kill_t - last_t as f64 / 1e9;
     assert!(lost < 1.6, "lost {lost:.2} s of samples");
-    // The orphaned shell child is not our concern here; it sleeps and exits.
+    assert!(lost > 0.0, "samples after the kill? {lost:.2}");
 }
 
 #[test]
