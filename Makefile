@@ -10,8 +10,7 @@ REPORT ?= reports/sample
 
 ## The main job on the shipped sample archive: every table of the analysis.
 demo:
-	@$(ENV) && cargo build --release -p trainwatt-analyzer && \
-	  "$$CARGO_TARGET_DIR/release/analyzer" report $(ARCHIVE) --out $(REPORT)
+	@ARCHIVE=$(ARCHIVE) REPORT=$(REPORT) bash scripts/demo.sh
 
 ## The whole test suite (what CI runs).
 test:

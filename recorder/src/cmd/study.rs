@@ -125,12 +125,18 @@ pub fn run(args: &StudyArgs) -> Result<ExitCode> {
             .get("epochs_completed")
             .cloned()
             .unwrap_or_default();
-        bar.println(format!(
+        let line = format!(
             "{}: {:?}, {last} epochs -> {}",
             spec.id,
             done.manifest.status,
             done.dir.display()
-        ));
+        );
+        // indicatif drops println when stderr is not a terminal (CI, logs).
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        };
         bar.inc(1);
         if done.manifest.status != RunStatus::Complete {
             bar.abandon_with_message("interrupted; run the same command again to resume");
