@@ -15,6 +15,9 @@
 # default is a tenth of it. Env knobs:
 #   BENCH_RUNS (10)  BENCH_EPOCHS (100)  BENCH_EPOCH_S (3.34)  BENCH_RATE_HZ (1000)
 #   BENCH_DIR (cache folder)  BENCH_THREADS (all cores, for DuckDB)
+#   BENCH_DUCKDB_MEMORY (8GB: DuckDB spills beyond)  BENCH_DUCKDB_TIMEOUT (1800 s)
+#   BENCH_SEGMENT_S (1: the recorder's flush interval; larger = compacted)
+#   BENCH_SKIP_DUCKDB=1 (time ours only)
 # Full size: BENCH_RUNS=100 bench/analyzer_bench.sh
 set -euo pipefail
 
@@ -24,7 +27,9 @@ EPOCHS="${BENCH_EPOCHS:-100}"
 EPOCH_S="${BENCH_EPOCH_S:-3.34}"
 RATE="${BENCH_RATE_HZ:-1000}"
 CACHE="${TRAINWATT_CACHE:-$HOME/.cache/trainwatt}"
-DIR="${BENCH_DIR:-$CACHE/bench/archive-r$RUNS-e$EPOCHS-s$EPOCH_S-hz$RATE}"
+SEGMENT_S="${BENCH_SEGMENT_S:-1}"
+export BENCH_SEGMENT_S="$SEGMENT_S"
+DIR="${BENCH_DIR:-$CACHE/bench/archive-r$RUNS-e$EPOCHS-s$EPOCH_S-hz$RATE$([ "$SEGMENT_S" = 1 ] || echo "-seg$SEGMENT_S")}"
 export TRAINWATT_NO_TORCH=1
 eval "$(scripts/setup.sh --print-env)"
 PY="${TRAINWATT_PYTHON:-$CACHE/venv/bin/python}"
@@ -78,7 +83,7 @@ run() {
 }
 
 echo "archive: $DIR"
-echo "  $RUNS runs x $EPOCHS epochs x ${EPOCH_S}s at ${RATE} Hz, 3 sources: $SAMPLES samples, $((BYTES / 1048576)) MiB on disk, $(nproc) cores"
+echo "  $RUNS runs x $EPOCHS epochs x ${EPOCH_S}s at ${RATE} Hz, 3 sources, ${SEGMENT_S} s segments: $SAMPLES samples, $((BYTES / 1048576)) MiB on disk, $(nproc) cores"
 
 if "$BIN/analyzer" efficiency --help >/dev/null 2>&1; then
   run "analyzer efficiency" "$BIN/analyzer" efficiency --paper-criteria "$DIR"
@@ -89,7 +94,11 @@ else
 fi
 run "load_bench (reader)" "$BIN/examples/load_bench" "$DIR" "$SAMPLES"
 OURS_SECS="$LAST_SECS"
-run "duckdb (one SQL query)" "$PY" bench/analyzer_duckdb.py "$DIR" ${BENCH_THREADS:-}
+if [ "${BENCH_SKIP_DUCKDB:-0}" = 1 ]; then
+  echo "duckdb: skipped (BENCH_SKIP_DUCKDB=1)"
+  exit 0
+fi
+run "duckdb (one SQL query)" timeout "${BENCH_DUCKDB_TIMEOUT:-1800}" "$PY" bench/analyzer_duckdb.py "$DIR" ${BENCH_THREADS:-}
 DUCK_SECS="$LAST_SECS"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
