@@ -14,17 +14,9 @@ use polars::prelude::*;
 use std::path::Path;
 use trainwatt_trace::schema::epochs as cols;
 
-/// One epoch row as recorded.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct EpochRow {
-    pub epoch: u32,
-    pub start_ns: i64,
-    pub end_ns: i64,
-    pub train_acc: Option<f64>,
-    pub test_acc: Option<f64>,
-    pub train_loss: Option<f64>,
-    pub test_loss: Option<f64>,
-}
+/// One epoch row as recorded: the format crate's type, so the analyzer and
+/// the recorder agree on it by construction.
+pub(crate) use trainwatt_trace::EpochRow;
 
 /// The rows of a file, or the problems that make it unusable; `notes` are
 /// things worth telling that do not.
@@ -158,6 +150,8 @@ pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
             test_acc: test_acc[r],
             train_loss: train_loss[r],
             test_loss: test_loss[r],
+            // Not read: no metric uses the example count.
+            examples: None,
         });
     }
     out

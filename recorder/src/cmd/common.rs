@@ -1,7 +1,8 @@
 //! Options and steps shared by the recording commands: where to write, at
 //! what rate, which sources, the manifest template, and signal handling.
 
-use crate::recording::RecordingOptions;
+use crate::recording::{Recording, RecordingOptions};
+use crate::sampler::Clock;
 use crate::sources::{self, DiscoverOptions, PowerSource};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use trainwatt_trace::layout::Partition;
 use trainwatt_trace::{HostFacts, Manifest, RunStatus, SamplerStats, Workload, SCHEMA_VERSION};
 
 /// Output format of commands that print results.
@@ -202,6 +204,41 @@ pub fn manifest_template(
         error: None,
         writer: format!("recorder {}", env!("CARGO_PKG_VERSION")),
     }
+}
+
+/// Opens the sources, fills in the manifest template and starts recording
+/// a new run under `record.out` in the partition `dataset/arch/width`.
+pub fn start_recording(
+    record: &RecordArgs,
+    workload: Workload,
+    (dataset, arch, width): (&str, &str, u32),
+    id_labels: &[String],
+) -> Result<Recording> {
+    let opts = record.recording_options()?;
+    let sources::Discovery {
+        sources,
+        unavailable,
+    } = record.sources.open()?;
+    let manifest = manifest_template(
+        record.platform.as_deref(),
+        workload,
+        unavailable_warnings(&unavailable),
+    );
+    let partition = Partition {
+        platform: manifest.platform.clone(),
+        dataset: dataset.into(),
+        arch: arch.into(),
+        width,
+    };
+    Ok(Recording::start(
+        &record.out,
+        &partition,
+        manifest,
+        sources,
+        &opts,
+        Clock::start(),
+        id_labels,
+    )?)
 }
 
 /// SIGINT/SIGTERM catcher: remembers the last signal number (0 = none).

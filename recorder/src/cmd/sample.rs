@@ -1,14 +1,10 @@
 //! `recorder sample`: power only, for idle baselines or alongside anything.
 
 use super::common::{self, parse_duration, RecordArgs, Signals};
-use crate::recording::Recording;
-use crate::sampler::Clock;
-use crate::sources;
 use anyhow::Result;
 use clap::Args;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use trainwatt_trace::layout::Partition;
 use trainwatt_trace::{RunStatus, Workload};
 
 #[derive(Debug, Args)]
@@ -22,36 +18,16 @@ pub struct SampleArgs {
 
 pub fn run(args: &SampleArgs) -> Result<ExitCode> {
     let signals = Signals::install()?;
-    let opts = args.record.recording_options()?;
-    let sources::Discovery {
-        sources,
-        unavailable,
-    } = args.record.sources.open()?;
     let workload = Workload {
         kind: "sample".into(),
         command: std::env::args().collect(),
         dataset: Some("idle".into()),
         ..Workload::default()
     };
-    let manifest = common::manifest_template(
-        args.record.platform.as_deref(),
+    let rec = common::start_recording(
+        &args.record,
         workload,
-        common::unavailable_warnings(&unavailable),
-    );
-    let partition = Partition {
-        platform: manifest.platform.clone(),
-        dataset: "idle".into(),
-        arch: "none".into(),
-        width: 0,
-    };
-    let clock = Clock::start();
-    let rec = Recording::start(
-        &args.record.out,
-        &partition,
-        manifest,
-        sources,
-        &opts,
-        clock,
+        ("idle", "none", 0),
         &["sample".into()],
     )?;
     eprintln!("recorder: sampling into {}", rec.dir().display());

@@ -9,9 +9,8 @@
 //! differ only when E(i) lies within one sample period's energy of the bound.
 
 use super::common::{self, RecordArgs, Signals};
-use crate::recording::{Recording, RunSummary};
-use crate::sampler::{Clock, LiveTotals};
-use crate::sources;
+use crate::recording::RunSummary;
+use crate::sampler::LiveTotals;
 use crate::train::{self, Arch, DatasetKind, DeviceChoice, KlDirection, Protocol, TrainConfig};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -20,7 +19,6 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::PoisonError;
-use trainwatt_trace::layout::Partition;
 use trainwatt_trace::{Criterion, EpochPoint, EpochRow, RunStatus, Workload};
 
 #[derive(Debug, Args)]
@@ -195,7 +193,6 @@ pub fn record_training(
     plan: &RunPlan<'_>,
     signals: &Signals,
 ) -> Result<RunSummary> {
-    let opts = plan.record.recording_options()?;
     cfg.validate()?;
     if cfg.width.fract() != 0.0 || cfg.width < 1.0 {
         bail!(
@@ -204,10 +201,6 @@ pub fn record_training(
         );
     }
     let width = cfg.width as u32;
-    let sources::Discovery {
-        sources,
-        unavailable,
-    } = plan.record.sources.open()?;
     let (fold, folds) = match cfg.protocol {
         Protocol::KFold { folds, fold, .. } => (Some(fold), Some(folds)),
         _ => (None, None),
@@ -226,18 +219,6 @@ pub fn record_training(
         extra: plan.extra.clone(),
         ..Workload::default()
     };
-    let manifest = common::manifest_template(
-        plan.record.platform.as_deref(),
-        workload,
-        common::unavailable_warnings(&unavailable),
-    );
-    let partition = Partition {
-        platform: manifest.platform.clone(),
-        dataset: cfg.dataset.to_string(),
-        arch: cfg.arch.to_string(),
-        width,
-    };
-    let clock = Clock::start();
     let mut labels = vec![
         cfg.arch.to_string(),
         format!("w{width}"),
@@ -246,15 +227,10 @@ pub fn record_training(
     if let Some(f) = fold {
         labels.push(format!("f{f}"));
     }
-    let mut rec = Recording::start(
-        &plan.record.out,
-        &partition,
-        manifest,
-        sources,
-        &opts,
-        clock,
-        &labels,
-    )?;
+    let (dataset, arch) = (cfg.dataset.to_string(), cfg.arch.to_string());
+    let mut rec =
+        common::start_recording(plan.record, workload, (&dataset, &arch, width), &labels)?;
+    let clock = rec.clock();
     if !plan.quiet {
         eprintln!("recorder: recording into {}", rec.dir().display());
     }

@@ -12,14 +12,12 @@
 use super::common::{self, RecordArgs, Signals};
 use crate::recording::Recording;
 use crate::sampler::Clock;
-use crate::sources;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
-use trainwatt_trace::layout::Partition;
 use trainwatt_trace::schema::CHILD_EPOCHS_FILE;
 use trainwatt_trace::{ChildEpochLine, EpochRow, RunStatus, Workload, EPOCH_LOG_ENV};
 
@@ -72,11 +70,6 @@ impl EpochTail {
 
 pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     let signals = Signals::install()?;
-    let opts = args.record.recording_options()?;
-    let sources::Discovery {
-        sources,
-        unavailable,
-    } = args.record.sources.open()?;
     let workload = Workload {
         kind: "wrap".into(),
         command: args.command.clone(),
@@ -85,27 +78,17 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
         dataset: args.dataset.clone(),
         ..Workload::default()
     };
-    let manifest = common::manifest_template(
-        args.record.platform.as_deref(),
+    let mut rec = common::start_recording(
+        &args.record,
         workload,
-        common::unavailable_warnings(&unavailable),
-    );
-    let partition = Partition {
-        platform: manifest.platform.clone(),
-        dataset: args.dataset.clone().unwrap_or_else(|| "none".into()),
-        arch: args.arch.clone().unwrap_or_else(|| "none".into()),
-        width: args.width.unwrap_or(0),
-    };
-    let clock = Clock::start();
-    let mut rec = Recording::start(
-        &args.record.out,
-        &partition,
-        manifest,
-        sources,
-        &opts,
-        clock,
+        (
+            args.dataset.as_deref().unwrap_or("none"),
+            args.arch.as_deref().unwrap_or("none"),
+            args.width.unwrap_or(0),
+        ),
         &["wrap".into()],
     )?;
+    let clock = rec.clock();
     let log_path = rec.dir().join(CHILD_EPOCHS_FILE);
     let file = File::create(&log_path)
         .and_then(|_| File::open(&log_path))
