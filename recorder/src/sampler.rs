@@ -191,38 +191,31 @@ fn sample_loop(
             } else {
                 due
             };
-            match src.read(now) {
-                Ok(r) => {
-                    out.suspect_wraps += u64::from(r.suspect_wrap);
-                    buf.push(SampleRow {
-                        t_ns: now,
-                        source: i as u16,
-                        power_w: r.power_w,
-                        energy_uj: r.energy_uj,
-                    });
-                    let s = &mut state[i];
-                    if let Some(p) = r.power_w {
-                        if let Some((t0, p0)) = s.last {
-                            s.integral_j += 0.5 * f64::from(p0 + p) * (now - t0) as f64 * 1e-9;
-                        }
-                        s.last = Some((now, p));
-                        if s.additive {
-                            sum_w += f64::from(p);
-                        }
-                    }
-                    if let Some(e) = r.energy_uj {
-                        let first = *s.first_energy_uj.get_or_insert(e);
-                        s.has_counter = true;
-                        s.energy_j = (e - first) as f64 * 1e-6;
-                    }
+            let Some(r) = take_reading(
+                src.as_mut(),
+                i,
+                now,
+                &infos[i].id,
+                &mut buf,
+                &mut out,
+                &mut errored[i],
+            ) else {
+                continue;
+            };
+            let s = &mut state[i];
+            if let Some(p) = r.power_w {
+                if let Some((t0, p0)) = s.last {
+                    s.integral_j += 0.5 * f64::from(p0 + p) * (now - t0) as f64 * 1e-9;
                 }
-                Err(e) => {
-                    out.read_errors += 1;
-                    if !errored[i] {
-                        errored[i] = true;
-                        out.first_errors.push(format!("{}: {e}", infos[i].id));
-                    }
+                s.last = Some((now, p));
+                if s.additive {
+                    sum_w += f64::from(p);
                 }
+            }
+            if let Some(e) = r.energy_uj {
+                let first = *s.first_energy_uj.get_or_insert(e);
+                s.has_counter = true;
+                s.energy_j = (e - first) as f64 * 1e-6;
             }
         }
         update_live(live, &state, sum_w, now);
@@ -252,25 +245,54 @@ fn sample_loop(
     // analyzer refuses to extrapolate past a source's last sample).
     let now = clock.now_ns();
     for (i, src) in sources.iter_mut().enumerate() {
-        match src.read(now) {
-            Ok(r) => buf.push(SampleRow {
-                t_ns: now,
-                source: i as u16,
-                power_w: r.power_w,
-                energy_uj: r.energy_uj,
-            }),
-            Err(e) => {
-                out.read_errors += 1;
-                if !errored[i] {
-                    out.first_errors.push(format!("{}: {e}", infos[i].id));
-                }
-            }
-        }
+        take_reading(
+            src.as_mut(),
+            i,
+            now,
+            &infos[i].id,
+            &mut buf,
+            &mut out,
+            &mut errored[i],
+        );
     }
     if !buf.is_empty() && tx.send(buf).is_err() {
         out.writer_lost = true;
     }
     out
+}
+
+/// Reads one source once: queues its row, counts a suspect wrap, or counts
+/// the error (keeping the first message per source). Shared by the ticks and
+/// the closing reading so both record readings the same way.
+fn take_reading(
+    src: &mut dyn PowerSource,
+    index: usize,
+    t_ns: i64,
+    id: &str,
+    buf: &mut Vec<SampleRow>,
+    out: &mut SamplerOutcome,
+    errored: &mut bool,
+) -> Option<crate::sources::Reading> {
+    match src.read(t_ns) {
+        Ok(r) => {
+            out.suspect_wraps += u64::from(r.suspect_wrap);
+            buf.push(SampleRow {
+                t_ns,
+                source: index as u16,
+                power_w: r.power_w,
+                energy_uj: r.energy_uj,
+            });
+            Some(r)
+        }
+        Err(e) => {
+            out.read_errors += 1;
+            if !*errored {
+                *errored = true;
+                out.first_errors.push(format!("{id}: {e}"));
+            }
+            None
+        }
+    }
 }
 
 fn update_live(live: &Mutex<LiveTotals>, state: &[LiveSource], sum_w: f64, t_ns: i64) {
