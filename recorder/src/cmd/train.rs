@@ -270,9 +270,8 @@ pub fn record_training(
         }
         let now = snapshot();
         let start = at_start.borrow().clone().unwrap_or_default();
-        let first_start = points
-            .first()
-            .map_or(e.start_ns, |_| rec.epochs()[0].start_ns);
+        // The epoch just added is in `rec.epochs()`, so its first row exists.
+        let first_start = rec.epochs().first().map_or(e.start_ns, |r| r.start_ns);
         points.push(EpochPoint {
             epoch: e.epoch,
             train_acc: Some(e.train_acc),
