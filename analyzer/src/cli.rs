@@ -7,12 +7,17 @@
 
 use crate::archive::{self, LoadOptions, Loaded};
 use crate::cmd::efficiency::{self, EfficiencyOptions};
+use crate::cmd::overtraining::{self, OvertrainingOptions};
+use crate::cmd::platforms::{self, PlatformsOptions};
 use crate::cmd::tables::{self, EffSource, TablesOptions};
 use crate::cmd::{epochs, rows_csv};
 use crate::export::{Format, Report};
+use crate::figures::{ImageFormat, Rendered};
 use crate::metrics::efficiency::BootstrapOptions;
+use crate::metrics::overtraining::Thresholds;
 use crate::model::EnergyMode;
 use crate::replay::CriterionSpec;
+use crate::report::{write_report, ReportOptions};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, Write};
@@ -35,12 +40,25 @@ pub enum Command {
     /// Per-criterion model tables, Eq. 3 with spread, the criteria summary
     /// and Eq. 4 with ratios (the paper's Tables 3–12).
     Efficiency(EfficiencyArgs),
+    /// Epoch a against epoch b per model: train/test accuracy, their gap,
+    /// the verdict and the onset epoch (Table 13), and Eq. 3 at epoch b
+    /// beside Eq. 4 with the conclusions that flip (Table 14).
+    Overtraining(OvertrainingArgs),
+    /// Eq. 4 per architecture on each platform, ratios within each, and
+    /// each platform against a reference (Table A2); never pooled.
+    Platforms(PlatformsArgs),
+    /// Every table (Markdown, CSV, LaTeX) and figure (SVG, PNG) plus one
+    /// self-contained index.html, into --out.
+    Report(ReportArgs),
     /// Eq. 2 at every epoch of every run (the data of the paper's Figures 5
     /// and 6).
     Epochs(EpochsArgs),
     /// Eq. 3, Eq. 4 and ratios from per-model summary rows, when only
     /// published tables exist.
     Tables(TablesArgs),
+    /// Turn other tools' logs (nvidia-smi, pinpoint, CodeCarbon, Keras,
+    /// Lightning, generic CSV/JSONL) into runs of our format.
+    Import(Box<crate::import::ImportArgs>),
 }
 
 /// Which runs to read and how to get their energy.
@@ -108,10 +126,9 @@ impl BootstrapArgs {
     }
 }
 
+/// The stopping criteria to replay.
 #[derive(Debug, Args)]
-pub struct EfficiencyArgs {
-    #[command(flatten)]
-    pub archive: ArchiveArgs,
+pub struct CriteriaArgs {
     /// A stopping criterion to replay (repeatable), e.g. `epochs:50`,
     /// `accuracy:0.99@train`, `early-stopping:3,restore-best`,
     /// `energy:100000ws`, `time:2h`, `epochs:100|accuracy:0.99`.
@@ -123,10 +140,143 @@ pub struct EfficiencyArgs {
     /// given.
     #[arg(long)]
     pub paper_criteria: bool,
+}
+
+impl CriteriaArgs {
+    /// The criteria asked for; the paper's four when none was given (said
+    /// on `err`).
+    fn specs(&self, err: &mut dyn Write) -> Result<Vec<CriterionSpec>> {
+        let mut criteria: Vec<CriterionSpec> = self
+            .criteria
+            .iter()
+            .cloned()
+            .map(CriterionSpec::fixed)
+            .collect();
+        if self.paper_criteria || criteria.is_empty() {
+            if !self.paper_criteria {
+                writeln!(
+                    err,
+                    "analyzer: no --criterion given; using the paper's four (--paper-criteria)"
+                )?;
+            }
+            criteria.extend(CriterionSpec::paper_set());
+        }
+        Ok(criteria)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EfficiencyArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    #[command(flatten)]
+    pub criteria: CriteriaArgs,
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The overtraining analysis's settings.
+#[derive(Debug, Args)]
+pub struct OvertrainingKnobs {
+    /// The two epochs compared, a,b (a < b).
+    #[arg(long, value_delimiter = ',', num_args = 1, default_values_t = [50u32, 100], value_name = "A,B")]
+    pub at: Vec<u32>,
+    /// Below this test-accuracy gain (A) a model is overtrained; also the
+    /// gain the onset column looks for.
+    #[arg(long, default_value_t = Thresholds::default().min_gain, value_name = "ACC")]
+    pub min_gain: f64,
+    /// Overtrained when the divergence B is at least this times the gain A.
+    #[arg(long, default_value_t = Thresholds::default().ratio)]
+    pub ratio: f64,
+    /// Look-ahead of the onset column, in epochs.
+    #[arg(long, default_value_t = 10, value_name = "EPOCHS")]
+    pub window: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct OvertrainingArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    #[command(flatten)]
+    pub knobs: OvertrainingKnobs,
+    /// Criteria of the multi-criterion Eq. 4 shown beside Eq. 3 at epoch b.
+    #[command(flatten)]
+    pub criteria: CriteriaArgs,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// The folder to write (replaced if it holds an earlier report).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub criteria: CriteriaArgs,
+    #[command(flatten)]
+    pub overtraining: OvertrainingKnobs,
+    /// The platform the others are divided by [default: first by name].
+    #[arg(long, value_name = "PLATFORM")]
+    pub reference: Option<String>,
+    /// Log-scale efficiency axis in the per-epoch figure.
+    #[arg(long)]
+    pub log_y: bool,
+    /// The run whose power trace is drawn: its run id or part of its path
+    /// [default: the first run].
+    #[arg(long, value_name = "RUN")]
+    pub trace_run: Option<String>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlatformsArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// The platform the others are divided by [default: first by name].
+    #[arg(long, value_name = "PLATFORM")]
+    pub reference: Option<String>,
+    #[command(flatten)]
+    pub criteria: CriteriaArgs,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl OvertrainingKnobs {
+    fn options(
+        &self,
+        criteria: Vec<CriterionSpec>,
+        boot: BootstrapOptions,
+    ) -> Result<OvertrainingOptions> {
+        let [a, b] = self.at[..] else {
+            bail!("--at takes two epochs, a,b (got {} values)", self.at.len());
+        };
+        if a == 0 || a >= b {
+            bail!("--at {a},{b}: need 1 ≤ a < b");
+        }
+        if !(self.min_gain.is_finite() && self.ratio.is_finite() && self.ratio >= 0.0) {
+            bail!("--min-gain and --ratio must be finite numbers, --ratio ≥ 0");
+        }
+        Ok(OvertrainingOptions {
+            at_a: a,
+            at_b: b,
+            thresholds: Thresholds {
+                min_gain: self.min_gain,
+                ratio: self.ratio,
+            },
+            window: self.window.max(1),
+            criteria,
+            boot,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -248,17 +398,7 @@ fn emit(
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     match cli.command {
         Command::Efficiency(a) => {
-            let mut criteria: Vec<CriterionSpec> =
-                a.criteria.into_iter().map(CriterionSpec::fixed).collect();
-            if a.paper_criteria || criteria.is_empty() {
-                if !a.paper_criteria {
-                    writeln!(
-                        err,
-                        "analyzer: no --criterion given; using the paper's four (--paper-criteria)"
-                    )?;
-                }
-                criteria.extend(CriterionSpec::paper_set());
-            }
+            let criteria = a.criteria.specs(err)?;
             let loaded = load(&a.archive, err)?;
             let opts = EfficiencyOptions {
                 criteria,
@@ -266,6 +406,24 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
                 boot: a.bootstrap.options(),
             };
             emit(efficiency::report(&loaded, &opts), &a.output, out, err)
+        }
+        Command::Overtraining(a) => {
+            let opts = a
+                .knobs
+                .options(a.criteria.specs(err)?, a.bootstrap.options())?;
+            let loaded = load(&a.archive, err)?;
+            emit(overtraining::report(&loaded, &opts), &a.output, out, err)
+        }
+        Command::Report(a) => report(&a, err),
+        Command::Platforms(a) => {
+            let opts = PlatformsOptions {
+                criteria: a.criteria.specs(err)?,
+                reference: a.reference.clone(),
+                boot: a.bootstrap.options(),
+            };
+            let loaded = load(&a.archive, err)?;
+            let report = platforms::report(&loaded, &opts).map_err(anyhow::Error::msg)?;
+            emit(report, &a.output, out, err)
         }
         Command::Epochs(a) => {
             let loaded = load(&a.archive, err)?;
@@ -286,7 +444,76 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
             };
             emit(tables::report(&file, &opts)?, &a.output, out, err)
         }
+        Command::Import(a) => crate::import::run(&a, out, err),
     }
+}
+
+/// `analyzer report`: loads, then writes the folder with a progress bar.
+fn report(a: &ReportArgs, err: &mut dyn Write) -> Result<()> {
+    let criteria = a.criteria.specs(err)?;
+    let boot = a.bootstrap.options();
+    let opts = ReportOptions {
+        efficiency: EfficiencyOptions {
+            criteria: criteria.clone(),
+            baseline: a.archive.baseline,
+            boot,
+        },
+        overtraining: a.overtraining.options(criteria.clone(), boot)?,
+        platforms: PlatformsOptions {
+            criteria,
+            reference: a.reference.clone(),
+            boot,
+        },
+        log_y: a.log_y,
+        trace_run: a.trace_run.clone(),
+        formats: ImageFormat::ALL.to_vec(),
+        provenance: vec![format!(
+            "archives: {}",
+            a.archive
+                .archives
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )],
+    };
+    let loaded = load(&a.archive, err)?;
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let written = write_report(&loaded, &opts, &a.out, &mut |msg, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(msg.to_string());
+    });
+    bar.finish_and_clear();
+    let written =
+        written.with_context(|| format!("cannot write the report {}", a.out.display()))?;
+    let skipped: Vec<String> = written
+        .figures
+        .iter()
+        .filter_map(|f| match &f.outcome {
+            Rendered::Skipped { reason } => Some(format!("{}: {reason}", f.stem)),
+            Rendered::Written { .. } => None,
+        })
+        .collect();
+    writeln!(
+        err,
+        "analyzer: report written to {} ({} files, {} figures, {} skipped) in {:.1} s; open {}",
+        written.dir.display(),
+        written.files.len(),
+        written.figures.len() - skipped.len(),
+        skipped.len(),
+        started.elapsed().as_secs_f64(),
+        written.dir.join("index.html").display()
+    )?;
+    for s in skipped {
+        writeln!(err, "analyzer: figure skipped: {s}")?;
+    }
+    Ok(())
 }
 
 /// Whether the error is a closed stdout (`| head`).
@@ -348,7 +575,10 @@ mod tests {
         assert_eq!(a.archive.archives.len(), 2);
         assert_eq!(a.archive.components, ["gpu", "dram"]);
         assert_eq!(a.archive.energy, Some(EnergyMode::SampleSum));
-        assert_eq!(a.criteria[0].to_string(), "epochs:100|accuracy:0.99@train");
+        assert_eq!(
+            a.criteria.criteria[0].to_string(),
+            "epochs:100|accuracy:0.99@train"
+        );
         let bad = Cli::try_parse_from(["analyzer", "efficiency", "a", "--criterion", "epochs:x"])
             .unwrap_err();
         assert!(

@@ -22,7 +22,7 @@ pub mod schema;
 pub use criterion::{Criterion, CriterionParseError, EnergyUnit, EpochPoint, Split, StopDecision};
 pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};
 pub use manifest::{
-    Domain, GpuFacts, HostFacts, Manifest, ManifestError, Method, RunStatus, SamplerStats,
-    SourceInfo, Workload,
+    Domain, GpuFacts, HostFacts, ImportInfo, ImportedFile, Manifest, ManifestError, Method,
+    RunStatus, SamplerStats, SourceInfo, Workload,
 };
 pub use schema::{SchemaVersion, SCHEMA_VERSION};

@@ -206,6 +206,41 @@ pub struct Manifest {
     /// The recorder (or importer) that wrote this run, e.g. `recorder 0.1.0`.
     #[serde(default)]
     pub writer: String,
+    /// Where an imported run came from (`analyzer import`); absent for runs
+    /// the recorder wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportInfo>,
+}
+
+/// Provenance of a run made by `analyzer import` from other tools' logs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportInfo {
+    /// The tools whose logs were read, e.g. `nvidia-smi`, `keras-csvlogger`.
+    pub tools: Vec<String>,
+    /// Every input file, as given.
+    pub files: Vec<ImportedFile>,
+    /// The options that shaped the import (time zone, interval, epoch
+    /// placement rule, column names, …).
+    #[serde(default)]
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+/// One file read by an import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportedFile {
+    /// What the file gave: `power`, `epochs`, `epoch-times` or `summary`.
+    pub role: String,
+    /// The format it was read as, e.g. `nvidia-smi`, `pinpoint`, `keras`.
+    pub format: String,
+    pub path: String,
+    pub bytes: u64,
+    /// Hex SHA-256 of the file's bytes, so a reader can check the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// For a file holding several runs (CodeCarbon's `emissions.csv`), the
+    /// 1-based line this run came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 /// Errors reading a manifest.
@@ -305,6 +340,7 @@ mod tests {
             sampler: SamplerStats::default(),
             workload: Workload::default(),
             epochs_approximate: false,
+            imported: None,
             warnings: vec![],
             error: None,
             writer: "test".into(),
@@ -331,6 +367,28 @@ mod tests {
             .to_string();
         assert!(err.contains("/a/run/manifest.json"), "{err}");
         assert!(err.contains("2.0"), "{err}");
+    }
+
+    #[test]
+    fn import_info_is_optional_and_round_trips() {
+        let plain = sample().to_json();
+        assert!(!plain.contains("imported"), "{plain}");
+        let mut m = sample();
+        m.workload.kind = "import".into();
+        m.imported = Some(ImportInfo {
+            tools: vec!["nvidia-smi".into()],
+            files: vec![ImportedFile {
+                role: "power".into(),
+                format: "nvidia-smi".into(),
+                path: "smi.csv".into(),
+                bytes: 2176,
+                sha256: Some("ab".repeat(32)),
+                line: None,
+            }],
+            options: BTreeMap::from([("timezone".into(), "Europe/Madrid".into())]),
+        });
+        let back = Manifest::from_json(Path::new("m.json"), &m.to_json()).unwrap();
+        assert_eq!(back, m);
     }
 
     #[test]

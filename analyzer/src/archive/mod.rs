@@ -23,6 +23,7 @@ mod fold;
 mod problem;
 mod run;
 mod scan;
+pub mod trace;
 
 use crate::model::{EnergyMode, Excluded, RunData};
 use std::path::PathBuf;

@@ -212,7 +212,7 @@ fn choose_mode(
 }
 
 /// Segment files in name order (the recorder numbers them in time order).
-fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let samples = dir.join(SAMPLES_DIR);
     let entries = std::fs::read_dir(&samples).map_err(|e| {
         format!(

@@ -51,9 +51,9 @@ fn source_index(ids: &[String]) -> Expr {
     }
 }
 
-/// The lazy query over a run's segments taken end to end: the needed
-/// columns, selected sources only, with the row number over all of them.
-fn run_query(files: &[PathBuf], ids: &[String], counters: bool) -> PolarsResult<LazyFrame> {
+/// All of a run's segment files as one lazy frame, tolerant of what a newer
+/// minor version may add or widen.
+pub(crate) fn scan_segments(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
     let args = UnifiedScanArgs {
         hive_options: HiveOptions::new_disabled(),
         glob: false,
@@ -72,6 +72,17 @@ fn run_query(files: &[PathBuf], ids: &[String], counters: bool) -> PolarsResult<
         .iter()
         .map(|p| PlRefPath::try_from_path(p))
         .collect::<PolarsResult<Vec<_>>>()?;
+    let sources = ScanSources::Paths(paths.into_iter().collect());
+    Ok(
+        DslBuilder::scan_parquet(sources, ParquetOptions::default(), args)?
+            .build()
+            .into(),
+    )
+}
+
+/// The lazy query over a run's segments taken end to end: the needed
+/// columns, selected sources only, with the row number over all of them.
+fn run_query(files: &[PathBuf], ids: &[String], counters: bool) -> PolarsResult<LazyFrame> {
     let mut cols = vec![
         col(ROW),
         col(samples::T_NS).strict_cast(DataType::Int64),
@@ -81,11 +92,7 @@ fn run_query(files: &[PathBuf], ids: &[String], counters: bool) -> PolarsResult<
     if counters {
         cols.push(col(samples::ENERGY_UJ).strict_cast(DataType::Int64));
     }
-    let sources = ScanSources::Paths(paths.into_iter().collect());
-    let scan: LazyFrame = DslBuilder::scan_parquet(sources, ParquetOptions::default(), args)?
-        .build()
-        .into();
-    Ok(scan
+    Ok(scan_segments(files)?
         .with_row_index(ROW, Some(0))
         .select(cols)
         .filter(col(SRC).is_not_null()))

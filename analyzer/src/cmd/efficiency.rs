@@ -6,7 +6,7 @@
 //! and every warning: a reader must never have to guess whether an
 //! efficiency is a measurement.
 
-use super::report::{all_tables, TableContext};
+use super::paper_tables::{all_tables, TableContext};
 use crate::archive::Loaded;
 use crate::export::Report;
 use crate::metrics::efficiency::BootstrapOptions;

@@ -6,7 +6,7 @@
 //! a figure may want to show.
 
 use super::efficiency::archive_notes;
-use super::report::{eff_cell, eff_column, energy_cell, energy_column, ACC_FMT};
+use super::paper_tables::{eff_cell, eff_column, energy_cell, energy_column, ACC_FMT};
 use crate::archive::Loaded;
 use crate::export::{Cell, Column, NumFmt, Report, Table};
 use crate::metrics::eq2;

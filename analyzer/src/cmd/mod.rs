@@ -4,6 +4,8 @@
 
 pub mod efficiency;
 pub mod epochs;
-pub mod report;
+pub mod overtraining;
+pub mod paper_tables;
+pub mod platforms;
 pub mod rows_csv;
 pub mod tables;

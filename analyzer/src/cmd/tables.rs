@@ -7,7 +7,7 @@
 //! printing, so the published column is what reproduces its Eq. 3 and Eq. 4
 //! to the printed digit, while recomputing lands within about 2%.
 
-use super::report::{all_tables, TableContext};
+use super::paper_tables::{all_tables, TableContext};
 use super::rows_csv::{RowStop, RowsFile};
 use crate::export::Report;
 use crate::metrics::efficiency::BootstrapOptions;

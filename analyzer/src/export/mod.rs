@@ -13,12 +13,14 @@
 //! override (JSON writes one document, not one per table).
 
 mod csv;
+pub mod html;
 mod json;
 mod latex;
 mod markdown;
 mod terminal;
 
 pub use self::csv::CsvExporter;
+pub use self::html::HtmlExporter;
 pub use self::json::JsonExporter;
 pub use self::latex::LatexExporter;
 pub use self::markdown::MarkdownExporter;
@@ -253,6 +255,8 @@ pub enum Format {
     Latex,
     /// One JSON document with stable field names.
     Json,
+    /// HTML `<table>` fragments (what `analyzer report` builds its page from).
+    Html,
 }
 
 impl Format {
@@ -263,6 +267,7 @@ impl Format {
             Format::Csv => Box::new(CsvExporter::default()),
             Format::Latex => Box::new(LatexExporter),
             Format::Json => Box::new(JsonExporter),
+            Format::Html => Box::new(HtmlExporter),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! criterion) — platforms are part of every key, so they are never pooled.
 
 pub mod efficiency;
+pub mod overtraining;
 pub mod stats;
 pub mod summary;
 

@@ -67,6 +67,7 @@ pub(crate) fn run(
             ..Workload::default()
         },
         epochs_approximate: false,
+        imported: None,
         warnings: Vec::new(),
         error: None,
         writer: "test".into(),

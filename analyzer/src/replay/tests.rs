@@ -267,7 +267,8 @@ fn first_of_reports_which_member_fired() {
         &["epochs:8|accuracy:0.6@test".into()],
         Default::default(),
     );
-    let tables = crate::cmd::report::model_tables(&out.results, &summary, &Default::default());
+    let tables =
+        crate::cmd::paper_tables::model_tables(&out.results, &summary, &Default::default());
     let col = tables[0]
         .columns
         .iter()

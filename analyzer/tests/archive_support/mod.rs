@@ -85,6 +85,7 @@ pub fn manifest(sources: Vec<SourceInfo>, status: RunStatus) -> Manifest {
             ..Workload::default()
         },
         epochs_approximate: false,
+        imported: None,
         warnings: vec![],
         error: None,
         writer: "archive tests".into(),

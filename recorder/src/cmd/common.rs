@@ -200,6 +200,7 @@ pub fn manifest_template(
         sampler: SamplerStats::default(),
         workload,
         epochs_approximate: false,
+        imported: None,
         warnings,
         error: None,
         writer: format!("recorder {}", env!("CARGO_PKG_VERSION")),

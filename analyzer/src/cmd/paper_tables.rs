@@ -61,7 +61,7 @@ pub struct TableContext {
     pub suffix: String,
 }
 
-fn kind_note(kinds: &BTreeSet<EnergyKind>, kind: EnergyKind) -> String {
+pub(crate) fn kind_note(kinds: &BTreeSet<EnergyKind>, kind: EnergyKind) -> String {
     if kinds.len() > 1 {
         match kind {
             EnergyKind::Joules => " [joules]".into(),
@@ -228,7 +228,10 @@ fn fired_text(fired: &std::collections::BTreeMap<String, usize>, runs: usize) ->
     parts.join(", ")
 }
 
-fn by_kind<T>(items: &[T], kind_of: impl Fn(&T) -> EnergyKind) -> Vec<(EnergyKind, Vec<&T>)> {
+pub(crate) fn by_kind<T>(
+    items: &[T],
+    kind_of: impl Fn(&T) -> EnergyKind,
+) -> Vec<(EnergyKind, Vec<&T>)> {
     let kinds: BTreeSet<EnergyKind> = items.iter().map(&kind_of).collect();
     kinds
         .into_iter()

@@ -1,0 +1,400 @@
+//! The page every figure is drawn on, and writing it as SVG or PNG.
+//!
+//! A page is a title, optional notes under it, a body (the panels, drawn by
+//! one of the figure-kind modules) and a legend to the right of the body,
+//! never over the data. The page's size follows from its content, measured
+//! with the embedded font, so long labels widen the legend rather than run
+//! into the plots.
+//!
+//! # Marks in the SVG
+//! Plotters' SVG backend writes bare `<polyline>`/`<rect>` elements without
+//! classes and has no dashes (a dashed series becomes hundreds of tiny
+//! polylines). Data elements are therefore drawn with a sentinel opacity
+//! (0.999, 0.998, …) that [`tag_svg`] rewrites into `opacity="1"` plus a
+//! `class` (and `stroke-dasharray` for dashed series). That gives one
+//! element per series that tests and scripts can count and restyle, and
+//! crisp dashes; in a PNG the sentinel opacity is indistinguishable from 1.
+
+use super::style::{self, size, Shape, Theme, INK, REFERENCE, WHITE};
+use super::{FigureError, ImageFormat};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A drawing failure inside plotters, before the output path is known.
+#[derive(Debug)]
+pub(crate) struct DrawError(pub String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        DrawError(e.to_string())
+    }
+}
+
+/// What a data element is, as written into the SVG `class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    /// The line (or single point) of one series.
+    Series,
+    /// The line of a dashed series.
+    DashedSeries,
+    /// A dot on a series line.
+    Dot,
+    /// One bar.
+    Bar,
+    /// The error bar of one bar.
+    Interval,
+    /// The box of one box plot.
+    Box,
+    /// One sample drawn over a box plot.
+    Sample,
+    /// An event marker (a criterion's stop epoch).
+    Marker,
+    /// A vertical reference line (an epoch boundary).
+    VLine,
+}
+
+impl Mark {
+    const ALL: [Mark; 9] = [
+        Mark::Series,
+        Mark::DashedSeries,
+        Mark::Dot,
+        Mark::Bar,
+        Mark::Interval,
+        Mark::Box,
+        Mark::Sample,
+        Mark::Marker,
+        Mark::VLine,
+    ];
+
+    fn alpha(self) -> f64 {
+        match self {
+            Mark::Series => 0.999,
+            Mark::DashedSeries => 0.998,
+            Mark::Dot => 0.997,
+            Mark::Bar => 0.996,
+            Mark::Interval => 0.995,
+            Mark::Box => 0.994,
+            Mark::Sample => 0.993,
+            Mark::Marker => 0.992,
+            Mark::VLine => 0.991,
+        }
+    }
+
+    fn svg_attributes(self) -> &'static str {
+        match self {
+            Mark::Series => r#"class="series""#,
+            Mark::DashedSeries => r#"class="series dashed" stroke-dasharray="7,4""#,
+            Mark::Dot => r#"class="dot""#,
+            Mark::Bar => r#"class="bar""#,
+            Mark::Interval => r#"class="interval""#,
+            Mark::Box => r#"class="box""#,
+            Mark::Sample => r#"class="sample""#,
+            Mark::Marker => r#"class="marker""#,
+            Mark::VLine => r#"class="vline" stroke-dasharray="3,3""#,
+        }
+    }
+
+    /// `color` carrying this mark's sentinel opacity.
+    pub(crate) fn color(self, color: RGBColor) -> RGBAColor {
+        RGBAColor(color.0, color.1, color.2, self.alpha())
+    }
+}
+
+/// Rewrites sentinel opacities into classes (see the module docs).
+pub(crate) fn tag_svg(svg: &str) -> String {
+    let mut out = svg.to_string();
+    for mark in Mark::ALL {
+        let sentinel = format!(r#"opacity="{}""#, mark.alpha());
+        let tagged = format!(r#"opacity="1" {}"#, mark.svg_attributes());
+        out = out.replace(&sentinel, &tagged);
+    }
+    out
+}
+
+/// How one legend entry is drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Swatch {
+    Line {
+        color: RGBColor,
+        dashed: bool,
+        dots: bool,
+    },
+    Patch(RGBColor),
+    Marker(Shape),
+    VLine,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LegendEntry {
+    pub label: String,
+    pub swatch: Swatch,
+}
+
+/// The panels of a figure: one implementation per figure kind.
+pub(crate) trait Body {
+    /// Size in output pixels.
+    fn size(&self, theme: &Theme) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        theme: &Theme,
+    ) -> Result<(), DrawError>;
+}
+
+/// A figure ready to draw.
+pub(crate) struct Page<'a, B: Body> {
+    pub title: &'a str,
+    pub notes: Vec<String>,
+    pub legend: Vec<LegendEntry>,
+    pub body: B,
+}
+
+struct Layout {
+    size: (u32, u32),
+    header_h: u32,
+    body: (u32, u32),
+}
+
+const PAD: f64 = 12.0;
+const SWATCH_W: f64 = 30.0;
+
+impl<B: Body> Page<'_, B> {
+    fn legend_width(&self, theme: &Theme) -> u32 {
+        let widest = self
+            .legend
+            .iter()
+            .map(|e| theme.measure(&e.label, size::LEGEND).0)
+            .max();
+        widest.map_or(0, |w| w + theme.upx(SWATCH_W + 8.0 + 2.0 * PAD))
+    }
+
+    fn layout(&self, theme: &Theme) -> Layout {
+        let body = self.body.size(theme);
+        let header_h = theme.upx(PAD)
+            + theme.line_height(size::TITLE)
+            + self.notes.len() as u32 * theme.line_height(size::NOTE)
+            + theme.upx(4.0);
+        let legend_h = theme.upx(PAD) + self.legend.len() as u32 * theme.line_height(size::LEGEND);
+        let title_w = theme.measure(self.title, size::TITLE).0 + theme.upx(2.0 * PAD);
+        let notes_w = self
+            .notes
+            .iter()
+            .map(|n| theme.measure(n, size::NOTE).0 + theme.upx(2.0 * PAD))
+            .max()
+            .unwrap_or(0);
+        let width = (body.0 + self.legend_width(theme))
+            .max(title_w)
+            .max(notes_w);
+        Layout {
+            size: (
+                width,
+                header_h + body.1.max(legend_h) + theme.upx(PAD / 2.0),
+            ),
+            header_h,
+            body,
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, Shift>,
+        theme: &Theme,
+        layout: &Layout,
+    ) -> Result<(), DrawError> {
+        root.fill(&WHITE)?;
+        let x = theme.px(PAD);
+        let mut y = theme.px(PAD);
+        root.draw_text(self.title, &theme.text(size::TITLE), (x, y))?;
+        y += theme.line_height(size::TITLE) as i32;
+        for note in &self.notes {
+            root.draw_text(note, &theme.muted(size::NOTE), (x, y))?;
+            y += theme.line_height(size::NOTE) as i32;
+        }
+        let (_, rest) = root.split_vertically(layout.header_h);
+        let (body, legend) = rest.split_horizontally(layout.body.0);
+        self.body.draw(&body, theme)?;
+        draw_legend(&legend, &self.legend, theme)?;
+        root.present()?;
+        Ok(())
+    }
+
+    /// Writes the page in each format; returns the files written.
+    pub(crate) fn write(
+        &self,
+        out_stem: &Path,
+        formats: &[ImageFormat],
+    ) -> Result<Vec<PathBuf>, FigureError> {
+        if let Some(dir) = out_stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| FigureError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut files = vec![];
+        for format in formats {
+            let path = out_stem.with_extension(format.extension());
+            let draw_err = |e: DrawError| FigureError::Draw {
+                path: path.clone(),
+                message: e.0,
+            };
+            match format {
+                ImageFormat::Svg => {
+                    let theme = Theme::SVG;
+                    let layout = self.layout(&theme);
+                    let mut svg = String::new();
+                    {
+                        let root =
+                            SVGBackend::with_string(&mut svg, layout.size).into_drawing_area();
+                        self.draw(root, &theme, &layout).map_err(draw_err)?;
+                    }
+                    std::fs::write(&path, tag_svg(&svg)).map_err(|source| FigureError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                ImageFormat::Png => {
+                    let theme = Theme::PNG;
+                    let layout = self.layout(&theme);
+                    let root = BitMapBackend::new(&path, layout.size).into_drawing_area();
+                    self.draw(root, &theme, &layout).map_err(draw_err)?;
+                }
+            }
+            files.push(path);
+        }
+        Ok(files)
+    }
+
+    /// The PNG rendering as RGB bytes with its size, for tests that look at
+    /// pixels without decoding a file.
+    #[cfg(test)]
+    pub(crate) fn rgb(&self) -> (Vec<u8>, (u32, u32)) {
+        let theme = Theme::PNG;
+        let layout = self.layout(&theme);
+        let (w, h) = layout.size;
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+            self.draw(root, &theme, &layout).expect("draw into buffer");
+        }
+        (buf, (w, h))
+    }
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    theme: &Theme,
+) -> Result<(), DrawError> {
+    let row_h = theme.line_height(size::LEGEND) as i32;
+    let x0 = theme.px(PAD);
+    let x1 = x0 + theme.px(SWATCH_W);
+    let mut y = theme.px(PAD) + row_h / 2;
+    for entry in entries {
+        match &entry.swatch {
+            Swatch::Line {
+                color,
+                dashed,
+                dots,
+            } => {
+                let style =
+                    ShapeStyle::from(style::opaque(*color)).stroke_width(theme.line_width());
+                if *dashed {
+                    let dash = (x1 - x0) / 4;
+                    for k in [0, 2] {
+                        let a = x0 + k * dash + dash / 4;
+                        area.draw(&PathElement::new(
+                            vec![(a, y), (a + dash + dash / 2, y)],
+                            style,
+                        ))?;
+                    }
+                } else {
+                    area.draw(&PathElement::new(vec![(x0, y), (x1, y)], style))?;
+                }
+                if *dots {
+                    area.draw(&Circle::new(
+                        ((x0 + x1) / 2, y),
+                        theme.px(3.0),
+                        style.filled(),
+                    ))?;
+                }
+            }
+            Swatch::Patch(color) => {
+                let h = theme.px(5.5);
+                area.draw(&Rectangle::new(
+                    [(x0 + h, y - h), (x1 - h, y + h)],
+                    style::opaque(style::tint(*color, 0.45)).filled(),
+                ))?;
+                area.draw(&Rectangle::new(
+                    [(x0 + h, y - h), (x1 - h, y + h)],
+                    ShapeStyle::from(style::opaque(*color)).stroke_width(theme.thin_width()),
+                ))?;
+            }
+            Swatch::Marker(shape) => {
+                draw_shape(area, ((x0 + x1) / 2, y), *shape, style::MUTED, theme, None)?;
+            }
+            Swatch::VLine => {
+                let style =
+                    ShapeStyle::from(style::opaque(REFERENCE)).stroke_width(theme.thin_width());
+                let xm = (x0 + x1) / 2;
+                let h = row_h / 2 - theme.px(2.0);
+                area.draw(&PathElement::new(vec![(xm, y - h), (xm, y + h)], style))?;
+            }
+        }
+        let text = theme
+            .text(size::LEGEND)
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            ));
+        area.draw_text(&entry.label, &text, (x1 + theme.px(8.0), y))?;
+        y += row_h;
+    }
+    Ok(())
+}
+
+/// A filled marker shape with an ink outline at a pixel position of `area`;
+/// `mark` tags the fill in the SVG.
+pub(crate) fn draw_shape<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    at: (i32, i32),
+    shape: Shape,
+    fill: RGBColor,
+    theme: &Theme,
+    mark: Option<Mark>,
+) -> Result<(), DrawError> {
+    let r = theme.px(4.5);
+    let pts: Vec<(i32, i32)> = shape
+        .outline(r)
+        .into_iter()
+        .map(|(dx, dy)| (at.0 + dx, at.1 + dy))
+        .collect();
+    let fill = mark.map_or_else(|| style::opaque(fill), |m| m.color(fill));
+    area.draw(&Polygon::new(pts.clone(), fill.filled()))?;
+    let mut ring = pts;
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    area.draw(&PathElement::new(
+        ring,
+        ShapeStyle::from(style::opaque(INK)).stroke_width(theme.thin_width()),
+    ))?;
+    Ok(())
+}
+
+/// Text centred in `area`, for a panel that has nothing to draw.
+pub(crate) fn draw_centered_note<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    theme: &Theme,
+) -> Result<(), DrawError> {
+    let (w, h) = area.dim_in_pixel();
+    let style = theme
+        .muted(size::AXIS_TITLE)
+        .pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+    area.draw_text(text, &style, (w as i32 / 2, h as i32 / 2))?;
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! One chart inside a panel: axes, ticks, grid and axis titles, sized from
+//! the labels they carry so that nothing is clipped; shared by every kind.
+
+use super::axis::Axis;
+use super::canvas::DrawError;
+use super::style::{self, size, Theme, GRID, INK};
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub(crate) type Coord = WithKeyPoints<RangedCoordf64>;
+pub(crate) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Coord, Coord>>;
+
+/// What a chart shows besides its data.
+#[derive(Debug)]
+pub(crate) struct Frame<'s> {
+    pub title: &'s str,
+    pub x: &'s Axis,
+    pub y: &'s Axis,
+    pub x_label: &'s str,
+    pub y_label: &'s str,
+    /// Category labels under the x axis, already wrapped into lines, drawn
+    /// by [`draw_categories`] instead of plotters' tick labels; empty for
+    /// a numeric x axis.
+    pub categories: &'s [Vec<String>],
+}
+
+const TICK: f64 = 4.0;
+const GAP: f64 = 6.0;
+
+/// Space between the plot area and the panel edge on the right, so the
+/// last x tick label is not cut.
+const RIGHT_MARGIN: f64 = 18.0;
+
+/// The width the y axis labels and title take, in output pixels.
+pub(crate) fn y_area_width(y: &Axis, y_label: &str, theme: &Theme) -> u32 {
+    let widest = y
+        .ticks
+        .iter()
+        .map(|(_, l)| theme.measure(l, size::TICK).0)
+        .max()
+        .unwrap_or(0);
+    let title_h = if y_label.is_empty() {
+        0
+    } else {
+        theme.measure(y_label, size::AXIS_TITLE).1 + theme.upx(GAP)
+    };
+    theme.upx(2.0 * TICK + GAP) + widest + title_h
+}
+
+/// The width of the plot area of a panel `panel_w` wide, for laying out
+/// category labels before the chart exists.
+pub(crate) fn plot_width(panel_w: u32, y: &Axis, y_label: &str, theme: &Theme) -> u32 {
+    panel_w.saturating_sub(y_area_width(y, y_label, theme) + theme.upx(RIGHT_MARGIN + 4.0))
+}
+
+/// Builds the chart on `area` and draws its mesh.
+pub(crate) fn build<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    frame: &Frame<'_>,
+    theme: &Theme,
+) -> Result<Chart<'a, DB>, DrawError> {
+    let tick_h = theme.measure("0.9", size::TICK).1;
+    let axis_h = if frame.x_label.is_empty() {
+        0
+    } else {
+        theme.measure(frame.x_label, size::AXIS_TITLE).1 + theme.upx(GAP)
+    };
+    let rows = if frame.categories.is_empty() {
+        1
+    } else {
+        frame.categories.iter().map(Vec::len).max().unwrap_or(1)
+    };
+    let x_area = theme.upx(2.0 * TICK + GAP) + rows as u32 * theme.line_height(size::TICK) + axis_h;
+    let y_area = y_area_width(frame.y, frame.y_label, theme);
+
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin_top(theme.px(6.0))
+        .margin_bottom(theme.px(4.0))
+        .margin_left(theme.px(4.0))
+        .margin_right(theme.px(RIGHT_MARGIN))
+        .x_label_area_size(x_area.max(tick_h))
+        .y_label_area_size(y_area);
+    if !frame.title.is_empty() {
+        builder.caption(frame.title, theme.text(size::PANEL_TITLE));
+    }
+    let mut chart = builder.build_cartesian_2d(frame.x.coord(), frame.y.coord())?;
+
+    let x_fmt = |v: &f64| frame.x.label(*v);
+    let y_fmt = |v: &f64| frame.y.label(*v);
+    let no_label = |_: &f64| String::new();
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(frame.x_label)
+        .y_desc(frame.y_label)
+        .axis_desc_style(theme.text(size::AXIS_TITLE))
+        .label_style(theme.text(size::TICK))
+        .y_label_formatter(&y_fmt)
+        .bold_line_style(ShapeStyle::from(style::opaque(GRID)).stroke_width(theme.thin_width()))
+        .light_line_style(TRANSPARENT)
+        .axis_style(ShapeStyle::from(style::opaque(INK)).stroke_width(theme.thin_width()))
+        .set_all_tick_mark_size(theme.px(TICK))
+        .disable_x_mesh();
+    if frame.categories.is_empty() {
+        mesh.x_label_formatter(&x_fmt);
+    } else {
+        mesh.x_label_formatter(&no_label);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
+/// Wraps each category label at spaces, hyphens and slashes into lines no
+/// wider than `slot_w` output pixels (a single long word stays whole).
+pub(crate) fn wrap_categories(names: &[String], slot_w: u32, theme: &Theme) -> Vec<Vec<String>> {
+    names.iter().map(|n| wrap(n, slot_w, theme)).collect()
+}
+
+fn wrap(text: &str, max_w: u32, theme: &Theme) -> Vec<String> {
+    // Split after each break character, keeping it on the left piece.
+    let mut words: Vec<String> = vec![];
+    let mut cur = String::new();
+    for c in text.chars() {
+        cur.push(c);
+        if matches!(c, ' ' | '-' | '/' | '_') {
+            words.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let mut lines: Vec<String> = vec![];
+    let mut line = String::new();
+    for w in words {
+        let candidate = format!("{line}{w}");
+        if !line.is_empty() && theme.measure(candidate.trim_end(), size::TICK).0 > max_w {
+            lines.push(line.trim_end().to_string());
+            line = w;
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.trim().is_empty() || lines.is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
+/// Draws wrapped category labels centred under their slots.
+pub(crate) fn draw_categories<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB>,
+    frame: &Frame<'_>,
+    theme: &Theme,
+) -> Result<(), DrawError> {
+    let (bx, by) = area.get_base_pixel();
+    let style = theme
+        .text(size::TICK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    let line_h = theme.line_height(size::TICK) as i32;
+    for ((t, _), lines) in frame.x.ticks.iter().zip(frame.categories) {
+        let (px, py) = chart.backend_coord(&(*t, frame.y.lo));
+        let mut y = py - by + theme.px(2.0 * TICK);
+        for line in lines {
+            area.draw_text(line, &style, (px - bx, y))?;
+            y += line_h;
+        }
+    }
+    Ok(())
+}
+
+/// A pixel position of `chart` relative to `area` (the chart's panel).
+pub(crate) fn to_area<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB>,
+    at: (f64, f64),
+) -> (i32, i32) {
+    let (px, py) = chart.backend_coord(&at);
+    let (bx, by) = area.get_base_pixel();
+    (px - bx, py - by)
+}

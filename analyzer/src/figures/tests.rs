@@ -1,0 +1,1 @@
+//! Pixel-level checks of the PNG rendering (text really drawn, sizes).

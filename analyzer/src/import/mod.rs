@@ -1,0 +1,244 @@
+//! `analyzer import`: turns logs that other tools wrote into runs of our
+//! trace format, so old experiments join the same analysis.
+//!
+//! Data flows one way, as everywhere in the analyzer:
+//!
+//! ```text
+//! file bytes ─ parser (one file per format) ─> PowerLog / EpochLog / CodeCarbonRow
+//!            ─ build (one clock, epoch placement, coverage) ─> ImportedRun
+//!            ─ write (Parquet + manifest in a hidden folder, renamed into place)
+//! ```
+//!
+//! Parsers are pure functions from text to typed rows; every complaint names
+//! the file, the 1-based line and the column ([`ParseError`]). Nothing is
+//! written until every input has parsed and every run has been assembled, and
+//! then each run is written into a hidden temporary folder and renamed into
+//! place, so a malformed input, a full disk or a crash never leaves half a run
+//! behind, and an existing run is never overwritten.
+//!
+//! Provenance goes into `manifest.imported` (file names, sizes, SHA-256, the
+//! options used) and `manifest.workload.kind = "import"`. Epoch boundaries
+//! placed by a rule rather than read from timestamps set
+//! `manifest.epochs_approximate`.
+
+mod build;
+mod codecarbon;
+mod codecarbon_rows;
+mod command;
+mod epoch_log;
+mod generic_epochs;
+mod generic_power;
+mod keras;
+mod lightning;
+mod nvidia_smi;
+mod pinpoint;
+mod placement;
+mod table;
+mod time;
+mod write;
+
+pub use build::{ImportedRun, RunLabels, SampleRow};
+pub use codecarbon::CodeCarbonRow;
+pub use codecarbon_rows::{LabelRow, Labels};
+pub use command::{run, ImportArgs};
+pub use epoch_log::{EpochEntry, EpochLog, MetricNames};
+pub use generic_power::{CsvPowerOptions, PowerUnit};
+pub use placement::{Bound, Placement};
+pub use time::{Stamp, TimeUnit, Zone};
+
+use std::fmt;
+use std::path::PathBuf;
+use trainwatt_trace::{GpuFacts, SourceInfo};
+
+/// A malformed input: which file, which line (1-based) and, where it is one
+/// field, which column, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: line {line}{column}: {message}", path = path.display())]
+pub struct ParseError {
+    pub path: PathBuf,
+    pub line: u64,
+    pub column: ColumnRef,
+    pub message: String,
+}
+
+impl ParseError {
+    /// An error about a whole line.
+    pub fn line(path: impl Into<PathBuf>, line: u64, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            line,
+            column: ColumnRef::None,
+            message: message.into(),
+        }
+    }
+
+    /// An error about one field.
+    pub fn field(
+        path: impl Into<PathBuf>,
+        line: u64,
+        column: ColumnRef,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where on a line an error is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnRef {
+    None,
+    /// A CSV field: its 1-based position and its header name.
+    Field {
+        number: usize,
+        name: String,
+    },
+    /// A JSON-lines key.
+    Key(String),
+    /// A character position (1-based), for text that is not a table.
+    Char(usize),
+}
+
+impl fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColumnRef::None => Ok(()),
+            ColumnRef::Field { number, name } if name.is_empty() => {
+                write!(f, ", column {number}")
+            }
+            ColumnRef::Field { number, name } => write!(f, ", column {number} ({name})"),
+            ColumnRef::Key(k) => write!(f, ", key \"{k}\""),
+            ColumnRef::Char(c) => write!(f, ", column {c}"),
+        }
+    }
+}
+
+/// Errors of an import: malformed input, inconsistent options, or I/O.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("cannot read {path}: {source}", path = path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The inputs parse but do not make a run (e.g. epochs outside the power
+    /// trace, a missing --timezone).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("writing {path}: {source}", path = path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("encoding {path}: {message}", path = path.display())]
+    Encode { path: PathBuf, message: String },
+    #[error(
+        "{path} already exists (imported before?); an import never overwrites a run — \
+         give --run-id to import the same files again on purpose",
+        path = path.display()
+    )]
+    Exists { path: PathBuf },
+}
+
+/// One power source's readings as a log gave them, before the run's clock is
+/// known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerSeries {
+    pub source: SourceInfo,
+    pub points: Vec<PowerPoint>,
+}
+
+/// One reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PowerPoint {
+    /// 1-based line of the log it came from (for messages).
+    pub line: u64,
+    pub at: Stamp,
+    pub power_w: Option<f32>,
+    pub energy_uj: Option<i64>,
+}
+
+/// What a power log holds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PowerLog {
+    pub series: Vec<PowerSeries>,
+    /// GPUs named in the log (nvidia-smi's `name` column).
+    pub gpus: Vec<GpuFacts>,
+    /// Things worth keeping in the manifest's warnings (skipped rows, …).
+    pub notes: Vec<String>,
+}
+
+/// Line (1-based) of byte offset `at` in `text`.
+fn line_of(text: &[u8], at: usize) -> u64 {
+    text[..at.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// Decodes a file's bytes as UTF-8 (dropping a byte-order mark), naming the
+/// line of the first invalid byte.
+pub fn decode(path: &std::path::Path, bytes: &[u8]) -> Result<String, ParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = line_of(bytes, at);
+            let line_start = bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            Err(ParseError::field(
+                path,
+                line,
+                ColumnRef::Char(at - line_start + 1),
+                "not UTF-8 text (is this the right file?)",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn errors_read_file_line_column() {
+        let e = ParseError::field(
+            "a.csv",
+            12,
+            ColumnRef::Field {
+                number: 2,
+                name: "power.draw [W]".into(),
+            },
+            "'x' is not a number",
+        );
+        assert_eq!(
+            e.to_string(),
+            "a.csv: line 12, column 2 (power.draw [W]): 'x' is not a number"
+        );
+        let e = ParseError::field("e.jsonl", 3, ColumnRef::Key("test_acc".into()), "bad");
+        assert_eq!(e.to_string(), "e.jsonl: line 3, key \"test_acc\": bad");
+    }
+
+    #[test]
+    fn decode_names_the_bad_byte_and_drops_a_bom() {
+        assert_eq!(
+            decode(Path::new("f"), b"\xEF\xBB\xBFa,b\n").unwrap(),
+            "a,b\n"
+        );
+        let e = decode(Path::new("f"), b"a,b\n1,\xff\n").unwrap_err();
+        assert_eq!((e.line, e.column.clone()), (2, ColumnRef::Char(3)));
+    }
+}

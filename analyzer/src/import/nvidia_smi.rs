@@ -1,0 +1,286 @@
+//! nvidia-smi's CSV (`nvidia-smi --query-gpu=timestamp,…,power.draw
+//! --format=csv[,nounits] -lms 100` or `-l 1`): one row per GPU per poll.
+//!
+//! Columns are found by name in any order; a header cell is
+//! `name [unit]` (`power.draw [W]`) and a value may carry the unit
+//! (`18.81 W`) or not (`nounits`). The power column is `power.draw`, or
+//! the newer drivers' `power.draw.instant` / `power.draw.average`. With
+//! several GPUs the `index` column (or `uuid` / `pci.bus_id`, numbered in
+//! order of appearance) gives one source per GPU, `nvml:<index>`, the same
+//! ids the recorder's NVML source uses. Timestamps are local time without a
+//! zone, so the caller passes the `--timezone` in.
+//!
+//! A value nvidia-smi could not read (`[N/A]`, `[Not Supported]`, …) drops
+//! that row with a note; anything else malformed stops with the line and
+//! column.
+
+use super::table::Table;
+use super::time::{parse_datetime, Zone};
+use super::{ParseError, PowerLog, PowerPoint, PowerSeries, Stamp};
+use std::collections::BTreeMap;
+use std::path::Path;
+use trainwatt_trace::{Domain, GpuFacts, Method, SourceInfo};
+
+/// Power columns in order of preference.
+const POWER_COLUMNS: [&str; 3] = ["power.draw", "power.draw.instant", "power.draw.average"];
+
+/// `power.draw [W]` -> (`power.draw`, Some(`W`)).
+fn split_unit(header: &str) -> (&str, Option<&str>) {
+    let h = header.trim();
+    match (h.rfind('['), h.ends_with(']')) {
+        (Some(open), true) => (h[..open].trim(), Some(h[open + 1..h.len() - 1].trim())),
+        _ => (h, None),
+    }
+}
+
+/// Parses a whole nvidia-smi CSV log.
+pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseError> {
+    let table = Table::csv(path, text)?;
+    let names: Vec<String> = table
+        .header
+        .iter()
+        .map(|h| split_unit(h).0.to_ascii_lowercase())
+        .collect();
+    let find = |wanted: &[&str]| {
+        wanted
+            .iter()
+            .find_map(|w| names.iter().position(|n| n == w))
+    };
+    if table
+        .header
+        .iter()
+        .any(|h| parse_datetime(h, Some(zone)).is_ok())
+    {
+        return Err(ParseError::line(
+            path,
+            table.header_line,
+            "line 1 is data, not a header: record without `noheader` in --format",
+        ));
+    }
+    let missing = |what: &str| {
+        ParseError::line(
+            path,
+            table.header_line,
+            format!(
+                "no {what} column (query it with --query-gpu=timestamp,index,power.draw); columns: {}",
+                table.columns()
+            ),
+        )
+    };
+    let t_col = find(&["timestamp"]).ok_or_else(|| missing("timestamp"))?;
+    let p_col = find(&POWER_COLUMNS).ok_or_else(|| missing("power.draw"))?;
+    let unit = split_unit(&table.header[p_col]).1;
+    if let Some(u) = unit {
+        if u != "W" {
+            return Err(table.header_error(p_col, format!("unit [{u}] where [W] was expected")));
+        }
+    }
+    let index_col = find(&["index"]);
+    let key_col = index_col.or_else(|| find(&["uuid", "pci.bus_id"]));
+    let name_col = find(&["name"]);
+
+    // GPU key -> (index, name, points).
+    let mut gpus: BTreeMap<u32, (Option<String>, Vec<PowerPoint>)> = BTreeMap::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut skipped = 0usize;
+    let mut first_skipped = None;
+    for row in &table.rows {
+        let index = match (index_col, key_col) {
+            (Some(c), _) => {
+                let s = table.cell(row, c);
+                s.parse::<u32>()
+                    .map_err(|_| table.error(row, c, format!("'{s}' is not a GPU index")))?
+            }
+            (None, Some(c)) => {
+                let k = table.cell(row, c).to_string();
+                match keys.iter().position(|x| *x == k) {
+                    Some(i) => i as u32,
+                    None => {
+                        keys.push(k);
+                        keys.len() as u32 - 1
+                    }
+                }
+            }
+            (None, None) => 0,
+        };
+        let ts = table.cell(row, t_col);
+        let at = parse_datetime(ts, Some(zone)).map_err(|m| table.error(row, t_col, m))?;
+        let raw = table.cell(row, p_col);
+        let Some(power_w) = power_value(raw).map_err(|m| table.error(row, p_col, m))? else {
+            skipped += 1;
+            first_skipped.get_or_insert(row.line);
+            continue;
+        };
+        let entry = gpus.entry(index).or_insert_with(|| (None, Vec::new()));
+        if entry.0.is_none() {
+            entry.0 = name_col.map(|c| table.cell(row, c).to_string());
+        }
+        if let Some(prev) = entry.1.last() {
+            if Stamp::Wall(at) <= prev.at {
+                return Err(table.error(
+                    row,
+                    t_col,
+                    format!(
+                        "'{ts}' is not after the previous reading of GPU {index} (line {}){}",
+                        prev.line,
+                        if key_col.is_none() {
+                            "; with several GPUs, add `index` to --query-gpu"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+        entry.1.push(PowerPoint {
+            line: row.line,
+            at: Stamp::Wall(at),
+            power_w: Some(power_w),
+            energy_uj: None,
+        });
+    }
+    let column = table.header[p_col].clone();
+    let mut log = PowerLog::default();
+    for (index, (name, points)) in gpus {
+        let mut settings = BTreeMap::new();
+        settings.insert(
+            "column".to_string(),
+            serde_json::Value::from(column.clone()),
+        );
+        let name = name.filter(|n| !n.is_empty());
+        if let Some(n) = &name {
+            log.gpus.push(GpuFacts {
+                name: n.clone(),
+                ..GpuFacts::default()
+            });
+        }
+        log.series.push(PowerSeries {
+            source: SourceInfo {
+                id: format!("nvml:{index}"),
+                domain: Domain::Gpu,
+                method: Method::MeasuredPower,
+                description: format!(
+                    "{}nvidia-smi `{}` of GPU {index}",
+                    name.map(|n| format!("{n}: ")).unwrap_or_default(),
+                    split_unit(&column).0
+                ),
+                poll_hz: 0.0,
+                settings,
+            },
+            points,
+        });
+    }
+    if log.series.is_empty() {
+        return Err(ParseError::line(
+            path,
+            table.header_line,
+            "no power reading in the file",
+        ));
+    }
+    if skipped > 0 {
+        log.notes.push(format!(
+            "{}: {skipped} row(s) without a power reading ([N/A] or similar) skipped, the first on line {}",
+            path.display(),
+            first_skipped.unwrap_or(0)
+        ));
+    }
+    Ok(log)
+}
+
+/// A power cell in W: `18.81 W` or `18.81`; `None` for nvidia-smi's
+/// "could not read" markers.
+fn power_value(raw: &str) -> Result<Option<f32>, String> {
+    let s = raw.trim();
+    if s.starts_with('[') || s.eq_ignore_ascii_case("N/A") {
+        return Ok(None);
+    }
+    let num = match s.strip_suffix('W') {
+        Some(n) if n.ends_with('m') || n.ends_with('k') => {
+            return Err(format!("'{s}': unit other than W"))
+        }
+        Some(n) => n.trim(),
+        None => s,
+    };
+    match num.parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        Ok(_) => Err(format!("'{s}' is not a power (negative or not finite)")),
+        Err(_) => Err(format!("'{s}' is not a power in W")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn madrid() -> Zone {
+        "Europe/Madrid".parse().unwrap()
+    }
+
+    #[test]
+    fn single_gpu_with_units() {
+        let text = "timestamp, power.draw [W]\n\
+                    2025/04/24 15:58:57.879, 18.81 W\n\
+                    2025/04/24 15:58:57.979, 19.02 W\n";
+        let log = parse(Path::new("s.csv"), text, &madrid()).unwrap();
+        assert_eq!(log.series.len(), 1);
+        let s = &log.series[0];
+        assert_eq!(s.source.id, "nvml:0");
+        assert_eq!(s.source.domain, Domain::Gpu);
+        assert_eq!(s.points[1].power_w, Some(19.02));
+        let (Stamp::Wall(a), Stamp::Wall(b)) = (s.points[0].at, s.points[1].at) else {
+            panic!()
+        };
+        assert_eq!(b - a, 100_000_000);
+        assert_eq!(s.points[1].line, 3);
+    }
+
+    #[test]
+    fn several_gpus_any_order_nounits_and_na() {
+        let text = "name, utilization.gpu [%], power.draw [W], index, timestamp\n\
+                    NVIDIA H100, 3, 70.1, 0, 2025/04/24 15:58:57.879\n\
+                    NVIDIA H100, 5, 71.5, 1, 2025/04/24 15:58:57.880\n\
+                    NVIDIA H100, 3, [N/A], 0, 2025/04/24 15:58:58.879\n\
+                    NVIDIA H100, 9, 90.0, 1, 2025/04/24 15:58:58.880\n";
+        let log = parse(Path::new("m.csv"), text, &madrid()).unwrap();
+        let ids: Vec<&str> = log.series.iter().map(|s| s.source.id.as_str()).collect();
+        assert_eq!(ids, ["nvml:0", "nvml:1"]);
+        assert_eq!(log.series[0].points.len(), 1);
+        assert_eq!(log.series[1].points[1].power_w, Some(90.0));
+        assert_eq!(log.gpus.len(), 2);
+        assert!(log.notes[0].contains("1 row(s)") && log.notes[0].contains("line 4"));
+    }
+
+    #[test]
+    fn malformed_values_name_line_and_column() {
+        let text = "timestamp, power.draw [W]\n2025/04/24 15:58:57.879, 18.8x W\n";
+        let e = parse(Path::new("s.csv"), text, &madrid()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s.csv: line 2, column 2 (power.draw [W]): '18.8x W' is not a power in W"
+        );
+        let text =
+            "timestamp, power.draw [W]\n2025/04/24 15:58:57.879, 18 W\n24/04/2025 15:58, 18 W\n";
+        let e = parse(Path::new("s.csv"), text, &madrid()).unwrap_err();
+        assert_eq!(
+            (e.line, e.column.to_string()),
+            (3, ", column 1 (timestamp)".into())
+        );
+        let back = "timestamp, power.draw [W]\n2025/04/24 15:58:58.000, 18 W\n2025/04/24 15:58:57.000, 18 W\n";
+        let e = parse(Path::new("s.csv"), back, &madrid()).unwrap_err();
+        assert!(e.message.contains("not after") && e.line == 3, "{e}");
+        let e = parse(
+            Path::new("s.csv"),
+            "timestamp, temperature.gpu\n",
+            &madrid(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("no power.draw column"), "{e}");
+        let e = parse(
+            Path::new("s.csv"),
+            "2025/04/24 15:58:57.879, 18 W\n2025/04/24 15:58:57.979, 18 W\n",
+            &madrid(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("noheader"), "{e}");
+    }
+}

@@ -1,0 +1,292 @@
+//! A log as a table of text cells with the line each row came from: the
+//! common ground of the CSV and JSON-lines formats, so each format's parser
+//! only deals with its columns and their meaning, and every error can name
+//! the file, the line and the column.
+//!
+//! CSV goes through the `csv` crate (quoted fields, embedded newlines, CRLF);
+//! cells are trimmed, because nvidia-smi separates fields with `", "`.
+//! JSON lines become a table whose columns are the keys in order of first
+//! appearance; `null` and absent keys are empty cells.
+
+use super::{ColumnRef, ParseError};
+use std::path::{Path, PathBuf};
+
+/// A parsed table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub path: PathBuf,
+    /// Column names as written (trimmed).
+    pub header: Vec<String>,
+    /// Line of the header (1 for CSV; 0 for JSON lines, which have none).
+    pub header_line: u64,
+    pub rows: Vec<Row>,
+    /// JSON lines name columns by key, CSV by position and header.
+    json: bool,
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based line where the row starts.
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+impl Table {
+    /// Reads CSV text whose first record is the header. Every row must have
+    /// as many fields as the header.
+    pub fn csv(path: &Path, text: &str) -> Result<Table, ParseError> {
+        Self::csv_with(path, text, true)
+    }
+
+    /// Reads CSV text without a header (the first row is data); columns are
+    /// named by number.
+    pub fn csv_headerless(path: &Path, text: &str) -> Result<Table, ParseError> {
+        Self::csv_with(path, text, false)
+    }
+
+    fn csv_with(path: &Path, text: &str, has_header: bool) -> Result<Table, ParseError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let mut records = Vec::new();
+        for rec in reader.records() {
+            let rec = rec.map_err(|e| csv_error(path, &e))?;
+            let line = rec.position().map_or(0, |p| p.line());
+            let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            records.push(Row { line, cells });
+        }
+        let mut records = records.into_iter();
+        let (header, header_line) = if has_header {
+            let first = records.next().ok_or_else(|| {
+                ParseError::line(path, 1, "the file is empty (expected a header line)")
+            })?;
+            (first.cells, first.line)
+        } else {
+            (Vec::new(), 0)
+        };
+        let rows: Vec<Row> = records.collect();
+        let width = if has_header {
+            header.len()
+        } else {
+            rows.first().map_or(0, |r| r.cells.len())
+        };
+        for r in &rows {
+            if r.cells.len() != width {
+                return Err(ParseError::line(
+                    path,
+                    r.line,
+                    format!(
+                        "{} fields where the {} has {width}",
+                        r.cells.len(),
+                        if has_header { "header" } else { "first row" }
+                    ),
+                ));
+            }
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            header,
+            header_line,
+            rows,
+            json: false,
+        })
+    }
+
+    /// Reads JSON lines: one object per non-blank line.
+    pub fn jsonl(path: &Path, text: &str) -> Result<Table, ParseError> {
+        let mut header: Vec<String> = Vec::new();
+        let mut objects = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let n = i as u64 + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+                ParseError::field(
+                    path,
+                    n,
+                    ColumnRef::Char(e.column()),
+                    format!("not JSON: {e}"),
+                )
+            })?;
+            let serde_json::Value::Object(map) = v else {
+                return Err(ParseError::line(path, n, "expected a JSON object per line"));
+            };
+            for k in map.keys() {
+                if !header.contains(k) {
+                    header.push(k.clone());
+                }
+            }
+            objects.push((n, map));
+        }
+        let mut rows = Vec::with_capacity(objects.len());
+        for (line, map) in objects {
+            let mut cells = Vec::with_capacity(header.len());
+            for k in &header {
+                cells.push(match map.get(k) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.trim().to_string(),
+                    Some(serde_json::Value::Number(x)) => x.to_string(),
+                    Some(other) => {
+                        return Err(ParseError::field(
+                            path,
+                            line,
+                            ColumnRef::Key(k.clone()),
+                            format!("{other} is not a number, a string or null"),
+                        ))
+                    }
+                });
+            }
+            rows.push(Row { line, cells });
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            header,
+            header_line: 0,
+            rows,
+            json: true,
+        })
+    }
+
+    /// The first of `names` present as a column (case-insensitive), in the
+    /// order of `names`.
+    pub fn find(&self, names: &[&str]) -> Option<usize> {
+        names.iter().find_map(|n| {
+            self.header
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(n.trim()))
+        })
+    }
+
+    /// The column a user named, or an error listing what there is.
+    pub fn require(&self, name: &str, flag: &str) -> Result<usize, ParseError> {
+        self.find(&[name]).ok_or_else(|| {
+            ParseError::line(
+                &self.path,
+                self.header_line.max(1),
+                format!("no column '{name}' ({flag}); columns: {}", self.columns()),
+            )
+        })
+    }
+
+    /// The column names, for messages.
+    pub fn columns(&self) -> String {
+        if self.header.is_empty() {
+            "none".into()
+        } else {
+            self.header.join(", ")
+        }
+    }
+
+    /// How an error names column `col`.
+    pub fn column_ref(&self, col: usize) -> ColumnRef {
+        let name = self.header.get(col).cloned().unwrap_or_default();
+        if self.json {
+            ColumnRef::Key(name)
+        } else {
+            ColumnRef::Field {
+                number: col + 1,
+                name,
+            }
+        }
+    }
+
+    /// An error about one cell.
+    pub fn error(&self, row: &Row, col: usize, message: impl Into<String>) -> ParseError {
+        ParseError::field(&self.path, row.line, self.column_ref(col), message)
+    }
+
+    /// An error about a header cell.
+    pub fn header_error(&self, col: usize, message: impl Into<String>) -> ParseError {
+        ParseError::field(
+            &self.path,
+            self.header_line.max(1),
+            self.column_ref(col),
+            message,
+        )
+    }
+
+    /// A cell's text (trimmed); empty where the row is short.
+    pub fn cell<'a>(&self, row: &'a Row, col: usize) -> &'a str {
+        row.cells.get(col).map_or("", |s| s.trim())
+    }
+
+    /// A cell as a finite number; `None` when empty.
+    pub fn number(&self, row: &Row, col: usize) -> Result<Option<f64>, ParseError> {
+        let s = self.cell(row, col);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(self.error(row, col, format!("'{s}' is not a number"))),
+        }
+    }
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> ParseError {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => ParseError::field(
+            path,
+            line,
+            ColumnRef::Field {
+                number: err.field() + 1,
+                name: String::new(),
+            },
+            "not UTF-8 text",
+        ),
+        _ => ParseError::line(path, line, format!("not valid CSV: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_keep_their_lines_and_trim() {
+        let t = Table::csv(
+            Path::new("x.csv"),
+            "timestamp, power.draw [W]\r\n\r\n2025/04/24 15:58:57.879, 18.81 W\r\n\"a\nb\", 2\n",
+        )
+        .unwrap();
+        assert_eq!(t.header, ["timestamp", "power.draw [W]"]);
+        assert_eq!(t.rows[0].line, 3);
+        assert_eq!(t.cell(&t.rows[0], 1), "18.81 W");
+        assert_eq!(t.rows[1].line, 4);
+        assert_eq!(t.find(&["POWER.DRAW [W]"]), Some(1));
+        let e = Table::csv(Path::new("x.csv"), "a,b\n1,2\n3\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("1 fields where the header has 2"), "{e}");
+        let bad = t.error(&t.rows[0], 1, "nope").to_string();
+        assert_eq!(bad, "x.csv: line 3, column 2 (power.draw [W]): nope");
+    }
+
+    #[test]
+    fn jsonl_becomes_a_table_keyed_by_name() {
+        let t = Table::jsonl(
+            Path::new("e.jsonl"),
+            "{\"epoch\":1,\"test_acc\":0.5}\n\n{\"epoch\":2,\"train_acc\":0.7,\"test_acc\":null}\n",
+        )
+        .unwrap();
+        assert_eq!(t.header, ["epoch", "test_acc", "train_acc"]);
+        assert_eq!(t.rows[1].line, 3);
+        assert_eq!(t.cell(&t.rows[0], 2), "");
+        assert_eq!(t.number(&t.rows[1], 2).unwrap(), Some(0.7));
+        let e = Table::jsonl(Path::new("e.jsonl"), "{\"epoch\":1}\n{\"epoch\":2,}\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(matches!(e.column, ColumnRef::Char(_)), "{e}");
+        let e = Table::jsonl(Path::new("e.jsonl"), "{\"epoch\":[1]}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "e.jsonl: line 1, key \"epoch\": [1] is not a number, a string or null"
+        );
+    }
+}

@@ -1,0 +1,617 @@
+//! From analysis results to figure descriptions ([`crate::figures`]): the
+//! paper's Figures 5–11, the overtraining comparison, a power trace and the
+//! platform comparison. Pure mapping: every number drawn here was computed
+//! by the metrics modules; this file only picks, scales and labels it.
+//!
+//! Efficiencies are drawn in the unit the tables print (accuracy per kJ, or
+//! the paper's 1/W-sum ×10⁻⁶), and every figure is split by platform and
+//! energy kind, so nothing from different hosts or units shares an axis.
+
+use crate::archive::trace::SourceEnvelope;
+use crate::cmd::overtraining::{ModelOvertraining, ModelStatus};
+use crate::cmd::platforms::PlatformAnalysis;
+use crate::figures::{
+    BarSeries, BoxPlots, BoxSeries, Figure, GroupedBars, LinePanels, Marker, Panel, PowerTrace,
+    Series, TraceSource,
+};
+use crate::metrics::summary::{paper_order, Summary};
+use crate::metrics::{EnergyKind, ModelKey, ModelOutcome, ModelResult};
+use crate::model::RunData;
+use crate::replay::model_key;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A figure with the file stem it is written under.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// File stem, e.g. `efficiency-per-epoch`.
+    pub stem: String,
+    /// Which section of the report it belongs to.
+    pub section: Section,
+    pub figure: Figure,
+}
+
+/// Sections of the report page, in reading order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    Measurement,
+    Overall,
+    Criteria,
+    Accuracy,
+    Overtraining,
+    Platforms,
+}
+
+/// One model's mean curve over its runs (folds, seeds), epochs 1..=n where
+/// every run has the epoch.
+#[derive(Debug, Clone, Default)]
+pub struct Curve {
+    pub train: Vec<Option<f64>>,
+    pub test: Vec<Option<f64>>,
+    /// E(i) in the model's energy kind (J or W-sum).
+    pub energy: Vec<f64>,
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Mean curves per model.
+pub fn curves(runs: &[RunData]) -> BTreeMap<ModelKey, Curve> {
+    let mut by_model: BTreeMap<ModelKey, Vec<&RunData>> = BTreeMap::new();
+    for r in runs {
+        by_model.entry(model_key(r)).or_default().push(r);
+    }
+    by_model
+        .into_iter()
+        .map(|(key, runs)| {
+            let n = runs.iter().map(|r| r.epochs.len()).min().unwrap_or(0);
+            let mut c = Curve::default();
+            for i in 0..n {
+                let rows: Vec<_> = runs.iter().map(|r| &r.epochs[i]).collect();
+                let all = |f: &dyn Fn(&crate::model::EpochEnergy) -> Option<f64>| {
+                    let v: Option<Vec<f64>> = rows.iter().map(|e| f(e)).collect();
+                    v.and_then(|v| mean(&v))
+                };
+                c.train.push(all(&|e| e.train_acc));
+                c.test.push(all(&|e| e.test_acc));
+                let energy: Vec<f64> = rows
+                    .iter()
+                    .map(|e| match key.kind {
+                        EnergyKind::Joules => e.energy_j,
+                        EnergyKind::SampleSum => e.sample_sum_w,
+                    })
+                    .collect();
+                c.energy.push(mean(&energy).unwrap_or(f64::NAN));
+            }
+            (key, c)
+        })
+        .collect()
+}
+
+fn model_label(key: &ModelKey) -> String {
+    format!("{} ×{}", key.arch, key.width)
+}
+
+fn eff_axis(kind: EnergyKind) -> String {
+    format!("efficiency ({})", kind.eff_unit().0)
+}
+
+/// Groups keys by (platform, kind, dataset) in paper order.
+fn panels_of<'a>(keys: impl Iterator<Item = &'a ModelKey>) -> Vec<(String, EnergyKind, String)> {
+    let mut v: Vec<(String, EnergyKind, String)> = keys
+        .map(|k| (k.platform.clone(), k.kind, k.dataset.clone()))
+        .collect();
+    v.sort_by(|a, b| (&a.0, a.1, paper_order(&a.2)).cmp(&(&b.0, b.1, paper_order(&b.2))));
+    v.dedup();
+    v
+}
+
+fn sorted_models<'a>(curves: &'a BTreeMap<ModelKey, Curve>) -> Vec<(&'a ModelKey, &'a Curve)> {
+    let mut v: Vec<_> = curves.iter().collect();
+    v.sort_by(|a, b| (paper_order(&a.0.arch), a.0.width).cmp(&(paper_order(&b.0.arch), b.0.width)));
+    v
+}
+
+/// Eq. 2 at every epoch, one line per model, one panel per dataset and
+/// platform (the paper's Figures 5 and 6).
+pub fn efficiency_per_epoch(curves: &BTreeMap<ModelKey, Curve>, log_y: bool) -> Vec<Named> {
+    let kinds: BTreeSet<EnergyKind> = curves.keys().map(|k| k.kind).collect();
+    let mut out = Vec::new();
+    for &kind in &kinds {
+        let scale = kind.eff_unit().1;
+        let mut panels = Vec::new();
+        for (platform, _, dataset) in panels_of(curves.keys().filter(|k| k.kind == kind)) {
+            let series = sorted_models(curves)
+                .into_iter()
+                .filter(|(k, _)| k.platform == platform && k.dataset == dataset && k.kind == kind)
+                .map(|(k, c)| Series {
+                    label: model_label(k),
+                    points: c
+                        .test
+                        .iter()
+                        .zip(&c.energy)
+                        .enumerate()
+                        .filter_map(|(i, (acc, e))| {
+                            let eff = crate::metrics::eq2((*acc)?, *e)?;
+                            Some(((i + 1) as f64, eff * scale))
+                        })
+                        .collect(),
+                    ..Series::default()
+                })
+                .collect();
+            panels.push(Panel {
+                title: format!("{dataset} — {platform}"),
+                x_label: "epoch".into(),
+                y_label: eff_axis(kind),
+                log_y,
+                series,
+                ..Panel::default()
+            });
+        }
+        out.push(Named {
+            stem: format!("efficiency-per-epoch{}", kind_suffix(&kinds, kind)),
+            section: Section::Overall,
+            figure: Figure::Lines(LinePanels {
+                title: "Efficiency per epoch (Eq. 2: test accuracy / energy up to the epoch)"
+                    .into(),
+                notes: vec![format!("energy: {}", kind.describe())],
+                panels,
+                ..LinePanels::default()
+            }),
+        });
+    }
+    out
+}
+
+fn kind_suffix(kinds: &BTreeSet<EnergyKind>, kind: EnergyKind) -> &'static str {
+    match (kinds.len() > 1, kind) {
+        (false, _) => "",
+        (true, EnergyKind::Joules) => "-joules",
+        (true, EnergyKind::SampleSum) => "-sample-sum",
+    }
+}
+
+fn slug(s: &str) -> String {
+    trainwatt_trace::layout::sanitize(s).to_lowercase()
+}
+
+/// The epoch a model's runs stopped at under a criterion, for marking.
+fn stop_epoch(outcome: &ModelOutcome) -> Option<f64> {
+    match outcome {
+        ModelOutcome::Stopped { stop, .. } => Some(stop.mean.round()),
+        _ => None,
+    }
+}
+
+/// Train and test accuracy per epoch per model, with the stop epoch of each
+/// criterion marked on the test line; one figure per platform and dataset.
+pub fn accuracy_per_epoch(
+    curves: &BTreeMap<ModelKey, Curve>,
+    results: &[ModelResult],
+) -> Vec<Named> {
+    let mut out = Vec::new();
+    let groups: BTreeSet<(String, String)> = curves
+        .keys()
+        .map(|k| (k.platform.clone(), k.dataset.clone()))
+        .collect();
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| (&a.0, paper_order(&a.1)).cmp(&(&b.0, paper_order(&b.1))));
+    for (platform, dataset) in groups {
+        let mut panels = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (k, c) in sorted_models(curves) {
+            if k.platform != platform || k.dataset != dataset || !seen.insert((&k.arch, k.width)) {
+                continue;
+            }
+            let line = |v: &[Option<f64>]| -> Vec<(f64, f64)> {
+                v.iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| Some(((i + 1) as f64, (*a)?)))
+                    .collect()
+            };
+            let markers = results
+                .iter()
+                .filter(|r| r.key == *k)
+                .filter_map(|r| {
+                    let x = stop_epoch(&r.outcome)?;
+                    let y = c
+                        .test
+                        .get((x as usize).checked_sub(1)?)
+                        .copied()
+                        .flatten()?;
+                    Some(Marker {
+                        x,
+                        y,
+                        label: format!("stop: {}", r.criterion),
+                    })
+                })
+                .collect();
+            panels.push(Panel {
+                title: model_label(k),
+                x_label: "epoch".into(),
+                y_label: "accuracy (fraction)".into(),
+                series: vec![
+                    Series {
+                        label: "train".into(),
+                        points: line(&c.train),
+                        dashed: true,
+                        ..Series::default()
+                    },
+                    Series {
+                        label: "test".into(),
+                        points: line(&c.test),
+                        markers,
+                        ..Series::default()
+                    },
+                ],
+                ..Panel::default()
+            });
+        }
+        out.push(Named {
+            stem: format!("accuracy-{}-{}", slug(&platform), slug(&dataset)),
+            section: Section::Accuracy,
+            figure: Figure::Lines(LinePanels {
+                title: format!("Train and test accuracy per epoch — {dataset}, {platform}"),
+                notes: vec!["markers: the epoch each criterion stops at (mean over runs)".into()],
+                panels,
+                columns: Some(5),
+                vline_label: None,
+            }),
+        });
+    }
+    out
+}
+
+/// Eq. 3 by criterion, architecture against architecture (Figure 7), with
+/// the 95 % t-interval over widths; one figure per platform, kind, dataset.
+pub fn eq3_by_criterion(summary: &Summary) -> Vec<Named> {
+    let mut out = Vec::new();
+    let keys: Vec<(String, EnergyKind, String)> = {
+        let mut v: Vec<_> = summary
+            .eq3
+            .iter()
+            .map(|r| (r.key.platform.clone(), r.key.kind, r.key.dataset.clone()))
+            .collect();
+        v.sort_by(|a, b| (&a.0, a.1, paper_order(&a.2)).cmp(&(&b.0, b.1, paper_order(&b.2))));
+        v.dedup();
+        v
+    };
+    for (platform, kind, dataset) in keys {
+        let scale = kind.eff_unit().1;
+        let mut archs: Vec<String> = summary
+            .eq3
+            .iter()
+            .filter(|r| {
+                r.key.platform == platform && r.key.kind == kind && r.key.dataset == dataset
+            })
+            .map(|r| r.key.arch.clone())
+            .collect();
+        archs.sort_by_key(|a| paper_order(a));
+        archs.dedup();
+        let bars = archs
+            .iter()
+            .map(|arch| {
+                let row = |c: &String| {
+                    summary.eq3.iter().find(|r| {
+                        r.key.platform == platform
+                            && r.key.kind == kind
+                            && r.key.dataset == dataset
+                            && r.key.arch == *arch
+                            && r.criterion == *c
+                    })
+                };
+                BarSeries {
+                    label: arch.clone(),
+                    values: summary
+                        .criteria
+                        .iter()
+                        .map(|c| row(c).and_then(|r| r.eq3.mean).map(|v| v * scale))
+                        .collect(),
+                    intervals: summary
+                        .criteria
+                        .iter()
+                        .map(|c| {
+                            row(c)
+                                .and_then(|r| r.eq3.t95)
+                                .map(|(l, h)| (l * scale, h * scale))
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        out.push(Named {
+            stem: format!(
+                "eq3-by-criterion-{}-{}{}",
+                slug(&platform),
+                slug(&dataset),
+                kind_tag(kind)
+            ),
+            section: Section::Overall,
+            figure: Figure::Bars(GroupedBars {
+                title: format!("Eq. 3 by criterion — {dataset}, {platform}"),
+                notes: vec!["bars: mean over widths; whiskers: 95% t-interval over widths".into()],
+                x_label: "stopping criterion".into(),
+                y_label: eff_axis(kind),
+                log_y: false,
+                groups: summary.criteria.clone(),
+                bars,
+            }),
+        });
+    }
+    out
+}
+
+fn kind_tag(kind: EnergyKind) -> &'static str {
+    match kind {
+        EnergyKind::Joules => "",
+        EnergyKind::SampleSum => "-sample-sum",
+    }
+}
+
+/// Per-width Eq. 2 at each criterion's stop, per (platform, kind, dataset):
+/// box plots by criterion and architecture (Figures 8, 9), and lines of
+/// efficiency by width, one panel per criterion (Figures 10, 11).
+pub fn width_figures(results: &[ModelResult], criteria: &[String]) -> Vec<Named> {
+    let mut out = Vec::new();
+    let mut keys: Vec<(String, EnergyKind, String)> = results
+        .iter()
+        .map(|r| (r.key.platform.clone(), r.key.kind, r.key.dataset.clone()))
+        .collect();
+    keys.sort_by(|a, b| (&a.0, a.1, paper_order(&a.2)).cmp(&(&b.0, b.1, paper_order(&b.2))));
+    keys.dedup();
+    for (platform, kind, dataset) in keys {
+        let scale = kind.eff_unit().1;
+        let here: Vec<&ModelResult> = results
+            .iter()
+            .filter(|r| {
+                r.key.platform == platform && r.key.kind == kind && r.key.dataset == dataset
+            })
+            .collect();
+        let mut archs: Vec<String> = here.iter().map(|r| r.key.arch.clone()).collect();
+        archs.sort_by_key(|a| paper_order(a));
+        archs.dedup();
+        let effs = |arch: &str, c: &str| -> Vec<(u32, f64)> {
+            let mut v: Vec<(u32, f64)> = here
+                .iter()
+                .filter(|r| r.key.arch == arch && r.criterion == c)
+                .filter_map(|r| Some((r.key.width, r.outcome.eff()? * scale)))
+                .collect();
+            v.sort_by_key(|p| p.0);
+            v
+        };
+        let tag = format!("{}-{}{}", slug(&platform), slug(&dataset), kind_tag(kind));
+        out.push(Named {
+            stem: format!("width-boxes-{tag}"),
+            section: Section::Criteria,
+            figure: Figure::Boxes(BoxPlots {
+                title: format!("Eq. 2 of each width at the stop — {dataset}, {platform}"),
+                notes: vec!["one sample per width; censored widths are left out".into()],
+                x_label: "stopping criterion".into(),
+                y_label: eff_axis(kind),
+                log_y: false,
+                groups: criteria.to_vec(),
+                series: archs
+                    .iter()
+                    .map(|a| BoxSeries {
+                        label: a.clone(),
+                        samples: criteria
+                            .iter()
+                            .map(|c| effs(a, c).into_iter().map(|p| p.1).collect())
+                            .collect(),
+                    })
+                    .collect(),
+            }),
+        });
+        out.push(Named {
+            stem: format!("efficiency-by-width-{tag}"),
+            section: Section::Criteria,
+            figure: Figure::Lines(LinePanels {
+                title: format!("Eq. 2 by width, per criterion — {dataset}, {platform}"),
+                notes: vec!["censored widths are left out".into()],
+                panels: criteria
+                    .iter()
+                    .map(|c| Panel {
+                        title: c.clone(),
+                        x_label: "width multiplier k".into(),
+                        y_label: eff_axis(kind),
+                        series: archs
+                            .iter()
+                            .map(|a| Series {
+                                label: a.clone(),
+                                points: effs(a, c)
+                                    .into_iter()
+                                    .map(|(w, e)| (f64::from(w), e))
+                                    .collect(),
+                                dots: true,
+                                ..Series::default()
+                            })
+                            .collect(),
+                        ..Panel::default()
+                    })
+                    .collect(),
+                columns: Some(criteria.len().clamp(1, 4)),
+                vline_label: None,
+            }),
+        });
+    }
+    out
+}
+
+/// Test accuracy and the train−test gap at epochs a and b, one line per
+/// model; one figure per platform and dataset.
+pub fn overtraining(models: &[ModelOvertraining], a: u32, b: u32) -> Vec<Named> {
+    let mut groups: Vec<(String, String)> = models
+        .iter()
+        .map(|m| (m.key.platform.clone(), m.key.dataset.clone()))
+        .collect();
+    groups.sort_by(|x, y| (&x.0, paper_order(&x.1)).cmp(&(&y.0, paper_order(&y.1))));
+    groups.dedup();
+    let mut out = Vec::new();
+    for (platform, dataset) in groups {
+        let here: Vec<&ModelOvertraining> = models
+            .iter()
+            .filter(|m| m.key.platform == platform && m.key.dataset == dataset)
+            .collect();
+        let too_short = here
+            .iter()
+            .filter(|m| !matches!(m.status, ModelStatus::Compared(_)))
+            .count();
+        let line = |f: &dyn Fn(&crate::metrics::overtraining::AccAt) -> f64| -> Vec<Series> {
+            here.iter()
+                .filter_map(|m| match &m.status {
+                    ModelStatus::Compared(c) => Some(Series {
+                        label: model_label(&m.key),
+                        points: vec![(f64::from(a), f(&c.at_a)), (f64::from(b), f(&c.at_b))],
+                        dots: true,
+                        ..Series::default()
+                    }),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut notes = vec![format!(
+            "each line joins epoch {a} and epoch {b} of one model (mean over its runs)"
+        )];
+        if too_short > 0 {
+            notes.push(format!(
+                "{too_short} model(s) recorded fewer than {b} epochs and are not drawn"
+            ));
+        }
+        out.push(Named {
+            stem: format!("overtraining-{}-{}", slug(&platform), slug(&dataset)),
+            section: Section::Overtraining,
+            figure: Figure::Lines(LinePanels {
+                title: format!("Overtraining: epoch {a} against {b} — {dataset}, {platform}"),
+                notes,
+                panels: vec![
+                    Panel {
+                        title: "test accuracy".into(),
+                        x_label: "epoch".into(),
+                        y_label: "test accuracy (fraction)".into(),
+                        series: line(&|x| x.test),
+                        ..Panel::default()
+                    },
+                    Panel {
+                        title: "train − test gap".into(),
+                        x_label: "epoch".into(),
+                        y_label: "train − test accuracy (fraction)".into(),
+                        series: line(&|x| x.difference()),
+                        ..Panel::default()
+                    },
+                ],
+                columns: Some(2),
+                vline_label: None,
+            }),
+        });
+    }
+    out
+}
+
+/// Watts per source over time for one run, epoch ends drawn, modelled
+/// sources dashed.
+pub fn power_trace(run: &RunData, envelope: &[SourceEnvelope]) -> Named {
+    let modelled: BTreeSet<&str> = run
+        .manifest
+        .sources
+        .iter()
+        .filter(|s| s.method.is_modelled())
+        .map(|s| s.id.as_str())
+        .collect();
+    let rows: u64 = envelope.iter().map(|e| e.rows).sum();
+    Named {
+        stem: "power-trace".into(),
+        section: Section::Measurement,
+        figure: Figure::Trace(PowerTrace {
+            title: format!(
+                "Power of run {} ({}/{} ×{}, {})",
+                run.manifest.run_id,
+                run.dataset(),
+                run.arch(),
+                run.width(),
+                run.platform()
+            ),
+            notes: vec![format!(
+                "{rows} samples, drawn as the min and max per time column; vertical lines: epoch ends"
+            )],
+            sources: envelope
+                .iter()
+                .map(|e| TraceSource {
+                    label: e.source.clone(),
+                    modelled: modelled.contains(e.source.as_str()),
+                    points: e.points.clone(),
+                })
+                .collect(),
+            epoch_boundaries_s: run.epochs.iter().map(|e| e.end_ns as f64 / 1e9).collect(),
+        }),
+    }
+}
+
+/// Eq. 4 per (dataset, arch) on each platform, whiskers spanning Eq. 3 over
+/// the criteria.
+pub fn platform_bars(a: &PlatformAnalysis) -> Vec<Named> {
+    let kinds: BTreeSet<EnergyKind> = a.summary.eq4.iter().map(|r| r.key.kind).collect();
+    let mut out = Vec::new();
+    for kind in kinds {
+        let scale = kind.eff_unit().1;
+        let rows: Vec<_> = a
+            .summary
+            .eq4
+            .iter()
+            .filter(|r| r.key.kind == kind)
+            .collect();
+        let platforms: BTreeSet<&str> = rows.iter().map(|r| r.key.platform.as_str()).collect();
+        let mut groups: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.key.dataset.clone(), r.key.arch.clone()))
+            .collect();
+        groups.sort_by(|x, y| {
+            (paper_order(&x.0), paper_order(&x.1)).cmp(&(paper_order(&y.0), paper_order(&y.1)))
+        });
+        groups.dedup();
+        let find = |p: &str, d: &str, ar: &str| {
+            rows.iter()
+                .find(|r| r.key.platform == p && r.key.dataset == d && r.key.arch == ar)
+        };
+        let bars = platforms
+            .iter()
+            .map(|p| BarSeries {
+                label: (*p).to_string(),
+                values: groups
+                    .iter()
+                    .map(|(d, ar)| find(p, d, ar).and_then(|r| r.eq4.mean).map(|v| v * scale))
+                    .collect(),
+                intervals: groups
+                    .iter()
+                    .map(|(d, ar)| {
+                        let r = find(p, d, ar)?;
+                        let vals: Vec<f64> = r.eq3.iter().flatten().copied().collect();
+                        let lo = vals.iter().copied().reduce(f64::min)?;
+                        let hi = vals.iter().copied().reduce(f64::max)?;
+                        Some((lo * scale, hi * scale))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut notes = vec![
+            "bars: Eq. 4 (mean over criteria); whiskers: smallest and largest Eq. 3 among the criteria"
+                .to_string(),
+        ];
+        if platforms.len() < 2 {
+            notes.push("only one platform in these archives".into());
+        }
+        out.push(Named {
+            stem: format!("platforms{}", kind_tag(kind)),
+            section: Section::Platforms,
+            figure: Figure::Bars(GroupedBars {
+                title: "Eq. 4 per architecture and platform".into(),
+                notes,
+                x_label: "dataset / architecture".into(),
+                y_label: eff_axis(kind),
+                log_y: false,
+                groups: groups.iter().map(|(d, ar)| format!("{d} / {ar}")).collect(),
+                bars,
+            }),
+        });
+    }
+    out
+}
