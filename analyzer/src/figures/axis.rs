@@ -8,8 +8,8 @@
 //! category axis (bars, boxes) needs ticks at slot centres. One coordinate
 //! type also keeps the drawing code free of generics over scales.
 
-use plotters::coord::combinators::{BindKeyPoints, WithKeyPoints};
-use plotters::coord::types::RangedCoordf64;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use std::ops::Range;
 
 /// One axis of a chart, in plot space (log10 of the value on a log axis).
 #[derive(Debug, Clone)]
@@ -155,8 +155,61 @@ impl Axis {
     }
 
     /// The plotters coordinate with our ticks bound to it.
-    pub(crate) fn coord(&self) -> WithKeyPoints<RangedCoordf64> {
-        (self.lo..self.hi).with_key_points(self.ticks.iter().map(|(t, _)| *t).collect())
+    pub(crate) fn coord(&self) -> Ticked {
+        Ticked {
+            lo: self.lo,
+            hi: self.hi,
+            ticks: self.ticks.iter().map(|(t, _)| *t).collect(),
+        }
+    }
+}
+
+/// A linear `f64` coordinate whose ticks (grid lines, labels) are exactly
+/// the given ones. Plotters' own `WithKeyPoints` would do, but it loses the
+/// default label formatting that `configure_mesh` requires.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticked {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    // As plotters' `RangedCoordf64::map`, so lines land on the same pixels.
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let logic = (v - self.lo) / (self.hi - self.lo);
+        let actual = limit.1 - limit.0;
+        if actual == 0 {
+            return limit.1;
+        }
+        if logic.is_infinite() {
+            return if logic.is_sign_positive() {
+                limit.1
+            } else {
+                limit.0
+            };
+        }
+        if actual > 0 {
+            limit.0 + (f64::from(actual) * logic + 1e-3).floor() as i32
+        } else {
+            limit.0 + (f64::from(actual) * logic - 1e-3).ceil() as i32
+        }
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        // Only bold points: there are no light grid lines.
+        if hint.weight().allow_light_points() {
+            vec![]
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.lo..self.hi
     }
 }
 
@@ -206,7 +259,6 @@ fn ticks_between(lo: f64, hi: f64, step: f64) -> Vec<f64> {
 /// 1-2-5 over a few, 1..9 inside about one, and plain nice steps (in value
 /// space) when even those give fewer than three ticks.
 fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
-    let decades = hi - lo;
     let mantissas: [&[f64]; 3] = [
         &[1.0],
         &[1.0, 2.0, 5.0],

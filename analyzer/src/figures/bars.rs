@@ -153,7 +153,7 @@ pub(crate) fn prepare(fig: &GroupedBars) -> Result<(Page<'_, BarBody<'_>>, Vec<S
         .enumerate()
         .map(|(i, s)| LegendEntry {
             label: s.label.clone(),
-            swatch: Swatch::Patch(series_color(i)),
+            swatch: Swatch::Bar(series_color(i)),
         })
         .collect();
     let width = (fig.groups.len() * fig.bars.len()) as f64 * BAR_W + 120.0;
@@ -192,7 +192,7 @@ impl BarBody<'_> {
 
 impl Body for BarBody<'_> {
     fn size(&self, theme: &Theme) -> (u32, u32) {
-        let extra = self.category_rows(theme).saturating_sub(1) * theme.line_height(size::TICK);
+        let extra = self.category_rows(theme).saturating_sub(1) * theme.upx(size::TICK * 1.25);
         (theme.upx(self.width), theme.upx(HEIGHT) + extra)
     }
 

@@ -152,9 +152,11 @@ pub(crate) fn prepare(fig: &BoxPlots) -> Result<(Page<'_, BoxBody<'_>>, Vec<Stri
         } else {
             format!("{lo}–{hi}")
         };
-        notes.push(format!(
-            "{n} sample(s) per box, each drawn as a ring; whiskers reach 1.5 IQR"
-        ));
+        notes.push(if hi == 1 {
+            "1 sample per box: each box is flat, at that sample".to_string()
+        } else {
+            format!("{n} sample(s) per box, each drawn as a ring; whiskers reach 1.5 IQR")
+        });
     }
     let legend = fig
         .series
@@ -199,7 +201,7 @@ impl Body for BoxBody<'_> {
             .map(Vec::len)
             .max()
             .unwrap_or(1) as u32;
-        let extra = rows.saturating_sub(1) * theme.line_height(size::TICK);
+        let extra = rows.saturating_sub(1) * theme.upx(size::TICK * 1.25);
         (theme.upx(self.width), theme.upx(HEIGHT) + extra)
     }
 
@@ -247,15 +249,20 @@ impl Body for BoxBody<'_> {
                 }
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(xl, b.q3), (xr, b.q1)],
-                    Mark::Box.color(style::tint(color, 0.35)).filled(),
+                    Mark::Box
+                        .color(style::tint(color, style::BOX_TINT))
+                        .filled(),
                 )))?;
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(xl, b.q3), (xr, b.q1)],
                     ShapeStyle::from(style::opaque(color)).stroke_width(theme.upx(1.5).max(1)),
                 )))?;
+                // A flat box (one sample, equal quartiles) would hide its
+                // colour under an ink median.
+                let median = if b.q3 > b.q1 { INK } else { color };
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(xl, b.median), (xr, b.median)],
-                    ShapeStyle::from(style::opaque(INK)).stroke_width(theme.line_width()),
+                    ShapeStyle::from(style::opaque(median)).stroke_width(theme.upx(2.5)),
                 )))?;
                 let ring =
                     ShapeStyle::from(Mark::Sample.color(INK)).stroke_width(theme.thin_width());

@@ -120,6 +120,9 @@ pub(crate) enum Swatch {
         dashed: bool,
         dots: bool,
     },
+    /// A solid bar.
+    Bar(RGBColor),
+    /// A tinted box with its outline.
     Patch(RGBColor),
     Marker(Shape),
     VLine,
@@ -169,7 +172,20 @@ impl<B: Body> Page<'_, B> {
         widest.map_or(0, |w| w + theme.upx(SWATCH_W + 8.0 + 2.0 * PAD))
     }
 
+    /// The layout at `theme`'s scale: measured once in SVG pixels and
+    /// scaled, so that a PNG is exactly its SVG times the scale.
     fn layout(&self, theme: &Theme) -> Layout {
+        let base = self.layout_svg();
+        let s = |v: u32| (f64::from(v) * theme.scale).round() as u32;
+        Layout {
+            size: (s(base.size.0), s(base.size.1)),
+            header_h: s(base.header_h),
+            body: (s(base.body.0), s(base.body.1)),
+        }
+    }
+
+    fn layout_svg(&self) -> Layout {
+        let theme = &Theme::SVG;
         let body = self.body.size(theme);
         let header_h = theme.upx(PAD)
             + theme.line_height(size::TITLE)
@@ -319,11 +335,18 @@ fn draw_legend<DB: DrawingBackend>(
                     ))?;
                 }
             }
+            Swatch::Bar(color) => {
+                let h = theme.px(5.5);
+                area.draw(&Rectangle::new(
+                    [(x0 + h, y - h), (x1 - h, y + h)],
+                    style::opaque(*color).filled(),
+                ))?;
+            }
             Swatch::Patch(color) => {
                 let h = theme.px(5.5);
                 area.draw(&Rectangle::new(
                     [(x0 + h, y - h), (x1 - h, y + h)],
-                    style::opaque(style::tint(*color, 0.45)).filled(),
+                    style::opaque(style::tint(*color, style::BOX_TINT)).filled(),
                 ))?;
                 area.draw(&Rectangle::new(
                     [(x0 + h, y - h), (x1 - h, y + h)],
@@ -382,19 +405,137 @@ pub(crate) fn draw_shape<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Text centred in `area`, for a panel that has nothing to draw.
-pub(crate) fn draw_centered_note<DB: DrawingBackend>(
+/// Text centred at `at` (pixels of `area`), for a panel with nothing to draw.
+pub(crate) fn draw_note_at<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: &str,
+    at: (i32, i32),
     theme: &Theme,
 ) -> Result<(), DrawError> {
-    let (w, h) = area.dim_in_pixel();
     let style = theme
         .muted(size::AXIS_TITLE)
         .pos(plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Center,
             plotters::style::text_anchor::VPos::Center,
         ));
-    area.draw_text(text, &style, (w as i32 / 2, h as i32 / 2))?;
+    area.draw_text(text, &style, at)?;
+    Ok(())
+}
+
+/// Strokes a polyline given in pixels of `area`, for raster output: each
+/// segment separately with round joins, or cut into `(dash, gap)` dashes.
+///
+/// Plotters fills a wide line as a polygon, and its scanline fill drops
+/// most of the width of some diagonal segments, while its polyline joins
+/// shoot far out of the plot at the near-reversals of a downsampled trace.
+/// One-pixel lines are exact, so a wide segment is drawn as parallel
+/// one-pixel lines half a pixel apart (no gaps at any slope).
+pub(crate) fn stroke<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    points: &[(i32, i32)],
+    color: RGBColor,
+    width: u32,
+    dash: Option<(i32, i32)>,
+) -> Result<(), DrawError> {
+    let color = style::opaque(color);
+    let Some((on_px, off_px)) = dash else {
+        for w in points.windows(2) {
+            wide_segment(area, to_f(w[0]), to_f(w[1]), color, width)?;
+        }
+        if width > 2 && points.len() > 2 {
+            for p in &points[1..points.len() - 1] {
+                area.draw(&Circle::new(*p, width / 2, color.filled()))?;
+            }
+        }
+        return Ok(());
+    };
+    let (on_px, off_px) = (f64::from(on_px.max(1)), f64::from(off_px.max(1)));
+    let mut on = true;
+    let mut left = on_px;
+    for (i, w) in points.windows(2).enumerate() {
+        let (a, b) = (to_f(w[0]), to_f(w[1]));
+        let len = (b.0 - a.0).hypot(b.1 - a.1);
+        let at = |t: f64| {
+            let f = if len > 0.0 { t / len } else { 0.0 };
+            (a.0 + f * (b.0 - a.0), a.1 + f * (b.1 - a.1))
+        };
+        let mut t = 0.0;
+        while t < len {
+            let step = (len - t).min(left);
+            if on {
+                wide_segment(area, at(t), at(t + step), color, width)?;
+            }
+            t += step;
+            left -= step;
+            if left <= 1e-9 {
+                on = !on;
+                left = if on { on_px } else { off_px };
+            }
+        }
+        // A dash that turns a corner gets a round join there.
+        if on && left < on_px && width > 2 && i + 2 < points.len() {
+            area.draw(&Circle::new(w[1], width / 2, color.filled()))?;
+        }
+    }
+    Ok(())
+}
+
+fn to_f(p: (i32, i32)) -> (f64, f64) {
+    (f64::from(p.0), f64::from(p.1))
+}
+
+fn wide_segment<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    a: (f64, f64),
+    b: (f64, f64),
+    color: RGBAColor,
+    width: u32,
+) -> Result<(), DrawError> {
+    let len = (b.0 - a.0).hypot(b.1 - a.1);
+    let round = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
+    if len < 1e-9 || width <= 1 {
+        area.draw(&PathElement::new(vec![round(a), round(b)], color))?;
+        return Ok(());
+    }
+    // Fill the segment's rectangle row by row: every pixel whose centre
+    // lies inside, as one-pixel horizontal runs (exact and opaque).
+    let h = f64::from(width) / 2.0;
+    let n = ((a.1 - b.1) / len * h, (b.0 - a.0) / len * h);
+    let quad = [
+        (a.0 + n.0, a.1 + n.1),
+        (b.0 + n.0, b.1 + n.1),
+        (b.0 - n.0, b.1 - n.1),
+        (a.0 - n.0, a.1 - n.1),
+    ];
+    let (y_min, y_max) = quad
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+    for row in (y_min - 0.5).ceil() as i32..=(y_max - 0.5).floor() as i32 {
+        let yc = f64::from(row) + 0.5;
+        let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for k in 0..4 {
+            let (p, q) = (quad[k], quad[(k + 1) % 4]);
+            if (p.1 <= yc && yc <= q.1) || (q.1 <= yc && yc <= p.1) {
+                let x = if (q.1 - p.1).abs() < 1e-12 {
+                    p.0.min(q.0)
+                } else {
+                    p.0 + (yc - p.1) / (q.1 - p.1) * (q.0 - p.0)
+                };
+                let x2 = if (q.1 - p.1).abs() < 1e-12 {
+                    p.0.max(q.0)
+                } else {
+                    x
+                };
+                x_lo = x_lo.min(x);
+                x_hi = x_hi.max(x2);
+            }
+        }
+        let (x0, x1) = ((x_lo - 0.5).ceil() as i32, (x_hi - 0.5).floor() as i32);
+        if x0 <= x1 {
+            area.draw(&PathElement::new(vec![(x0, row), (x1, row)], color))?;
+        }
+    }
     Ok(())
 }

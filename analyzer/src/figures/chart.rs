@@ -4,13 +4,11 @@
 use super::axis::Axis;
 use super::canvas::DrawError;
 use super::style::{self, size, Theme, GRID, INK};
-use plotters::coord::combinators::WithKeyPoints;
-use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-pub(crate) type Coord = WithKeyPoints<RangedCoordf64>;
+pub(crate) type Coord = super::axis::Ticked;
 pub(crate) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Coord, Coord>>;
 
 /// What a chart shows besides its data.
@@ -73,7 +71,7 @@ pub(crate) fn build<'a, DB: DrawingBackend>(
     } else {
         frame.categories.iter().map(Vec::len).max().unwrap_or(1)
     };
-    let x_area = theme.upx(2.0 * TICK + GAP) + rows as u32 * theme.line_height(size::TICK) + axis_h;
+    let x_area = theme.upx(2.0 * TICK) + rows as u32 * theme.upx(size::TICK * 1.25) + axis_h;
     let y_area = y_area_width(frame.y, frame.y_label, theme);
 
     let mut builder = ChartBuilder::on(area);
@@ -89,12 +87,22 @@ pub(crate) fn build<'a, DB: DrawingBackend>(
     }
     let mut chart = builder.build_cartesian_2d(frame.x.coord(), frame.y.coord())?;
 
+    // A log axis says so in its title: uneven tick spacing alone is easy
+    // to miss.
+    let title = |label: &str, axis: &Axis| {
+        if axis.log && !label.is_empty() {
+            format!("{label}, log scale")
+        } else {
+            label.to_string()
+        }
+    };
+    let (x_title, y_title) = (title(frame.x_label, frame.x), title(frame.y_label, frame.y));
     let x_fmt = |v: &f64| frame.x.label(*v);
     let y_fmt = |v: &f64| frame.y.label(*v);
     let no_label = |_: &f64| String::new();
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(frame.x_label)
-        .y_desc(frame.y_label)
+    mesh.x_desc(&x_title)
+        .y_desc(&y_title)
         .axis_desc_style(theme.text(size::AXIS_TITLE))
         .label_style(theme.text(size::TICK))
         .y_label_formatter(&y_fmt)
@@ -131,19 +139,35 @@ fn wrap(text: &str, max_w: u32, theme: &Theme) -> Vec<String> {
     if !cur.is_empty() {
         words.push(cur);
     }
+    let width = |parts: &[String]| theme.measure(parts.concat().trim(), size::TICK).0;
+    if width(&words) <= max_w || words.len() < 2 {
+        return vec![text.trim().to_string()];
+    }
+    // Two lines if some break fits both halves: the most even one.
+    let best_split = (1..words.len())
+        .map(|k| (k, width(&words[..k]).max(width(&words[k..]))))
+        .filter(|(_, w)| *w <= max_w)
+        .min_by_key(|(_, w)| *w);
+    if let Some((k, _)) = best_split {
+        return vec![
+            words[..k].concat().trim().to_string(),
+            words[k..].concat().trim().to_string(),
+        ];
+    }
+    // Otherwise greedy; a word wider than the slot keeps its own line.
     let mut lines: Vec<String> = vec![];
     let mut line = String::new();
     for w in words {
         let candidate = format!("{line}{w}");
-        if !line.is_empty() && theme.measure(candidate.trim_end(), size::TICK).0 > max_w {
-            lines.push(line.trim_end().to_string());
+        if !line.is_empty() && theme.measure(candidate.trim(), size::TICK).0 > max_w {
+            lines.push(line.trim().to_string());
             line = w;
         } else {
             line = candidate;
         }
     }
     if !line.trim().is_empty() || lines.is_empty() {
-        lines.push(line.trim_end().to_string());
+        lines.push(line.trim().to_string());
     }
     lines
 }
@@ -159,7 +183,7 @@ pub(crate) fn draw_categories<DB: DrawingBackend>(
     let style = theme
         .text(size::TICK)
         .pos(Pos::new(HPos::Center, VPos::Top));
-    let line_h = theme.line_height(size::TICK) as i32;
+    let line_h = theme.upx(size::TICK * 1.25) as i32;
     for ((t, _), lines) in frame.x.ticks.iter().zip(frame.categories) {
         let (px, py) = chart.backend_coord(&(*t, frame.y.lo));
         let mut y = py - by + theme.px(2.0 * TICK);

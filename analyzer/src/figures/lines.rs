@@ -98,7 +98,7 @@ pub(crate) fn prepare(
             panel
                 .series
                 .iter()
-                .flat_map(|s| s.points.iter().filter(|p| finite(p)))
+                .flat_map(|s| s.points.iter().copied().filter(finite))
         };
         let marker_points = || {
             panel
@@ -159,7 +159,7 @@ pub(crate) fn prepare(
             Fit {
                 log: log_y,
                 integer: false,
-                include_zero: false,
+                include_zero: panel.y_from_zero && !log_y,
                 pad: 0.05,
             },
         );
@@ -238,7 +238,12 @@ pub(crate) fn prepare(
             });
         }
     }
-    let columns = fig.columns.unwrap_or(3).clamp(1, panels.len());
+    // Four panels read best as 2 × 2; otherwise rows of up to three.
+    let default_columns = if panels.len() == 4 { 2 } else { 3 };
+    let columns = fig
+        .columns
+        .unwrap_or(default_columns)
+        .clamp(1, panels.len());
     let mut all_notes = fig.notes.clone();
     all_notes.extend(notes.iter().cloned());
     let page = Page {
@@ -269,7 +274,7 @@ impl Body for LineBody {
         theme: &Theme,
     ) -> Result<(), DrawError> {
         let (w, h) = self.size(theme);
-        let area = area.shrink((0, 0), (w, h));
+        let area = area.clone().shrink((0, 0), (w, h));
         let rows = self.panels.len().div_ceil(self.columns);
         let cells = area.split_evenly((rows, self.columns));
         for (panel, cell) in self.panels.iter().zip(&cells) {
@@ -294,10 +299,15 @@ fn draw_panel<DB: DrawingBackend>(
     };
     let mut chart = chart::build(area, &frame, theme)?;
     if !panel.has_data {
-        return canvas::draw_centered_note(chart.plotting_area(), "no data", theme);
+        let centre = (
+            (panel.x.lo + panel.x.hi) / 2.0,
+            (panel.y.lo + panel.y.hi) / 2.0,
+        );
+        return canvas::draw_note_at(area, "no data", chart::to_area(area, &chart, centre), theme);
     }
     for x in &panel.vlines {
         polyline(
+            area,
             &mut chart,
             vec![(*x, panel.y.lo), (*x, panel.y.hi)],
             REFERENCE,
@@ -325,6 +335,7 @@ fn draw_panel<DB: DrawingBackend>(
             let drawn = minmax_downsample(segment, (panel.x.lo, panel.x.hi), columns);
             let downsampled = drawn.len() < segment.len();
             polyline(
+                area,
                 &mut chart,
                 drawn,
                 line.color,
@@ -362,9 +373,11 @@ fn draw_panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A line in chart coordinates; dashed marks are cut into dashes unless the
-/// output dashes lines itself (SVG).
+/// A line in chart coordinates. In an SVG it is one element, dashed by the
+/// viewer; in a PNG it is stroked by [`canvas::stroke`], which avoids the
+/// spikes plotters' wide-line joins grow at sharp turns.
 fn polyline<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     chart: &mut chart::Chart<'_, DB>,
     points: Vec<(f64, f64)>,
     color: RGBColor,
@@ -372,22 +385,19 @@ fn polyline<DB: DrawingBackend>(
     mark: Mark,
     theme: &Theme,
 ) -> Result<(), DrawError> {
-    let style = ShapeStyle::from(mark.color(color)).stroke_width(width);
-    let dashed = matches!(mark, Mark::DashedSeries | Mark::VLine);
-    if dashed && !theme.native_dashes {
-        let (dash, gap) = if mark == Mark::VLine {
-            (3.0, 3.0)
-        } else {
-            (7.0, 4.0)
-        };
-        chart.draw_series(DashedLineSeries::new(
-            points,
-            theme.px(dash),
-            theme.px(gap),
-            style,
-        ))?;
-    } else {
+    if theme.vector {
+        let style = ShapeStyle::from(mark.color(color)).stroke_width(width);
         chart.draw_series(std::iter::once(PathElement::new(points, style)))?;
+        return Ok(());
     }
-    Ok(())
+    let dash = match mark {
+        Mark::VLine => Some((theme.px(3.0), theme.px(3.0))),
+        Mark::DashedSeries => Some((theme.px(7.0), theme.px(4.0))),
+        _ => None,
+    };
+    let pixels: Vec<(i32, i32)> = points
+        .iter()
+        .map(|p| chart::to_area(area, chart, *p))
+        .collect();
+    canvas::stroke(area, &pixels, color, width, dash)
 }

@@ -76,6 +76,9 @@ pub struct Panel {
     /// Log y axis; values ≤ 0 are left out and said so in a note, and a
     /// panel with no positive value falls back to a linear axis.
     pub log_y: bool,
+    /// Start a linear y axis at zero (power, energy) instead of fitting
+    /// the data.
+    pub y_from_zero: bool,
     pub series: Vec<Series>,
     /// x positions of vertical reference lines (epoch boundaries).
     pub vlines: Vec<f64>,

@@ -44,6 +44,9 @@ pub(crate) const GRID: RGBColor = RGBColor(0xE3, 0xE3, 0xE3);
 pub(crate) const REFERENCE: RGBColor = RGBColor(0x9A, 0x9A, 0x9A);
 pub(crate) const WHITE: RGBColor = RGBColor(0xFF, 0xFF, 0xFF);
 
+/// How much of a series colour a box fill keeps.
+pub(crate) const BOX_TINT: f64 = 0.35;
+
 /// A colour mixed with white, for box fills that must not hide the median.
 pub(crate) fn tint(c: RGBColor, amount: f64) -> RGBColor {
     let mix = |v: u8| (f64::from(v) * amount + 255.0 * (1.0 - amount)).round() as u8;
@@ -71,19 +74,19 @@ pub(crate) mod size {
 pub(crate) struct Theme {
     /// Output pixels per SVG pixel.
     pub scale: f64,
-    /// Whether dashed lines are drawn as one element and dashed by the
-    /// viewer (SVG `stroke-dasharray`) rather than cut into segments.
-    pub native_dashes: bool,
+    /// Vector output (SVG): a line is one element, dashed and joined by the
+    /// viewer; otherwise lines are stroked segment by segment.
+    pub vector: bool,
 }
 
 impl Theme {
     pub(crate) const SVG: Theme = Theme {
         scale: 1.0,
-        native_dashes: true,
+        vector: true,
     };
     pub(crate) const PNG: Theme = Theme {
         scale: 2.0,
-        native_dashes: false,
+        vector: false,
     };
 
     /// A length in output pixels.

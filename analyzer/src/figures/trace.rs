@@ -51,6 +51,7 @@ pub(crate) fn as_lines(trace: &PowerTrace) -> LinePanels {
             y_label: "power (W)".to_string(),
             log_x: false,
             log_y: false,
+            y_from_zero: true,
             series,
             vlines: trace.epoch_boundaries_s.clone(),
         }],

@@ -93,7 +93,7 @@ pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
     let walled: Vec<bool> = inp.power.iter().map(|(_, l)| is_wall(l)).collect();
     let any_wall = walled.iter().any(|w| *w);
     if any_wall && inp.start_wall.is_none() {
-        if let Some(((rel, _), (abs, _))) = inp
+        if let Some((((rel, _), _), ((abs, _), _))) = inp
             .power
             .iter()
             .zip(&walled)
@@ -112,7 +112,7 @@ pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
     // else the relative logs' shared zero.
     let on_scale = |p: Stamp| match (p, any_wall) {
         (Stamp::Wall(w), _) => w,
-        (Stamp::Offset(o), true) => inp.start_wall.unwrap_or(0) + o,
+        (Stamp::Offset(o), true) => inp.start_wall.unwrap_or(0).saturating_add(o),
         (Stamp::Offset(o), false) => o,
     };
     let origin = if any_wall {
@@ -159,7 +159,7 @@ pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
             let mut info = s.source.clone();
             let mut pts = Vec::with_capacity(s.points.len());
             for p in &s.points {
-                let t = on_scale(p.at) - origin;
+                let t = on_scale(p.at).saturating_sub(origin);
                 if t < 0 {
                     return Err(invalid(format!(
                         "{}: line {}: time {:.3} s is before the log's zero (negative times are \
@@ -308,7 +308,9 @@ pub(crate) fn new_manifest(p: ManifestParts<'_>) -> Result<Manifest, ImportError
         schema_version: SCHEMA_VERSION,
         run_id: p.run_id,
         started_at_utc: p.origin_wall.map(format_utc).unwrap_or_default(),
-        ended_at_utc: p.origin_wall.map(|w| format_utc(w + p.end_ns)),
+        ended_at_utc: p
+            .origin_wall
+            .map(|w| format_utc(w.saturating_add(p.end_ns))),
         status: RunStatus::Complete,
         platform,
         host: p.host,

@@ -135,12 +135,13 @@ pub fn parse(
         let ts = table.cell(row, ts_col);
         let end_wall = parse_datetime(ts, Some(zone)).map_err(|m| table.error(row, ts_col, m))?;
         let duration_s = match table.number(row, dur_col)? {
-            Some(d) if d > 0.0 => d,
+            // Up to a year: more is a corrupt row, and would overflow the clock.
+            Some(d) if d > 0.0 && d < 3.2e7 => d,
             _ => {
                 return Err(table.error(
                     row,
                     dur_col,
-                    "the duration must be a positive number of s",
+                    "the duration must be a positive number of s, below a year",
                 ))
             }
         };
@@ -325,7 +326,7 @@ pub fn to_run(
     };
     let mut manifest = new_manifest(ManifestParts {
         run_id: row.run_id.clone(),
-        origin_wall: Some(row.end_wall - duration_ns),
+        origin_wall: Some(row.end_wall.saturating_sub(duration_ns)),
         end_ns: duration_ns,
         host: row.host.clone(),
         sources,

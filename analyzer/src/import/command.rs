@@ -214,10 +214,13 @@ pub struct ImportArgs {
     /// Platform name [default: derived from the GPU or CPU the logs name].
     #[arg(long, value_name = "NAME", help_heading = "Labels")]
     pub platform: Option<String>,
+    /// Dataset the run trained on [default: none].
     #[arg(long, value_name = "NAME", help_heading = "Labels")]
     pub dataset: Option<String>,
+    /// Architecture [default: none].
     #[arg(long, value_name = "NAME", help_heading = "Labels")]
     pub arch: Option<String>,
+    /// Model width multiplier [default: 0].
     #[arg(long, value_name = "K", help_heading = "Labels")]
     pub width: Option<u32>,
     /// Run id [default: import-<start UTC>-<hash of the input files>].
@@ -264,13 +267,17 @@ pub struct ImportArgs {
     )]
     pub criterion: Option<String>,
     /// Components CodeCarbon measured rather than estimated [default: gpu].
-    #[arg(long, value_delimiter = ',', value_parser = ["gpu", "cpu", "ram"], requires = "codecarbon", help_heading = "CodeCarbon")]
+    #[arg(long, value_name = "COMPONENTS", value_delimiter = ',', value_parser = ["gpu", "cpu", "ram"], requires = "codecarbon", help_heading = "CodeCarbon")]
     pub codecarbon_measured: Vec<String>,
 
     /// Read and check everything and print the summary, but write nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
+
+/// The `--rows-out` file's path and text, written once the runs are in
+/// place.
+type RowsFile = (PathBuf, String);
 
 /// An input file's bytes and provenance.
 struct Input {
@@ -574,7 +581,7 @@ fn codecarbon_runs(
     file: &Path,
     command: Vec<String>,
     err: &mut dyn Write,
-) -> Result<(Vec<ImportedRun>, Option<(PathBuf, String)>)> {
+) -> Result<(Vec<ImportedRun>, Option<RowsFile>)> {
     let zone = args.timezone.as_ref().with_context(|| {
         format!(
             "{}: CodeCarbon writes local times without a zone: give --timezone",
@@ -658,11 +665,15 @@ fn codecarbon_runs(
         runs.push(run);
     }
     if let Some(path) = &args.rows_out {
-        for (a, b) in duplicates(&lines) {
+        let dups = duplicates(&lines);
+        if let Some((a, b)) = dups.first() {
             writeln!(
                 err,
-                "note: runs {a} and {b} have the same platform, dataset, criterion, arch and width; \
-                 `analyzer tables` needs one row per model: tell them apart with --labels"
+                "note: {} row(s) of {} repeat another's platform, dataset, criterion, arch and \
+                 width (e.g. runs {a} and {b}); `analyzer tables` needs one row per model: tell \
+                 them apart with --labels",
+                dups.len(),
+                path.display()
             )?;
         }
         let missing = lines

@@ -232,6 +232,35 @@ mod tests {
         assert_eq!(e.to_string(), "e.jsonl: line 3, key \"test_acc\": bad");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_input_panics(s in "\\PC*") {
+            let p = Path::new("f");
+            let zone: Zone = "UTC".parse().unwrap();
+            let names = MetricNames::default();
+            let _ = nvidia_smi::parse(p, &s, &zone);
+            let _ = pinpoint::parse(p, &s, 100_000_000);
+            let _ = keras::parse(p, &s, &names);
+            let _ = lightning::parse(p, &s, &names);
+            for c in [generic_epochs::Container::Csv, generic_epochs::Container::Jsonl] {
+                let _ = generic_epochs::parse(p, &s, c, &names, TimeUnit::S, Some(&zone));
+            }
+            let _ = codecarbon::parse(p, &s, &zone);
+            let _ = placement::parse_epoch_times(p, &s, TimeUnit::S, None);
+            let _ = placement::parse_window(&s, None);
+        }
+
+        #[test]
+        fn csvish_input_never_panics(s in "[0-9a-z:,.\" \n\r/-]{0,120}") {
+            let p = Path::new("f");
+            let zone: Zone = "UTC".parse().unwrap();
+            let _ = nvidia_smi::parse(p, &format!("timestamp, index, power.draw [W]\n{s}"), &zone);
+            let _ = pinpoint::parse(p, &format!("rapl:pkg,nvml:x_0\n{s}"), 1);
+            let _ = keras::parse(p, &format!("epoch,accuracy,val_loss\n{s}"), &MetricNames::default());
+            let _ = lightning::parse(p, &format!("epoch,step,val_acc\n{s}"), &MetricNames::default());
+        }
+    }
+
     #[test]
     fn decode_names_the_bad_byte_and_drops_a_bom() {
         assert_eq!(

@@ -44,7 +44,7 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
     let find = |wanted: &[&str]| {
         wanted
             .iter()
-            .find_map(|w| names.iter().position(|n| n == w))
+            .find_map(|w| names.iter().position(|n| n.as_str() == *w))
     };
     if table
         .header

@@ -33,14 +33,17 @@ pub struct Clock {
 
 impl Clock {
     /// A stamp on the run's clock (ns from the origin).
-    pub fn to_run(&self, s: Stamp) -> Result<i64, String> {
+    pub fn run_ns(self, s: Stamp) -> Result<i64, String> {
         match s {
             Stamp::Offset(o) => Ok(o),
-            Stamp::Wall(w) => self.origin_wall.map(|o| w - o).ok_or_else(|| {
-                "a wall-clock time, but the power logs have no wall-clock time \
+            Stamp::Wall(w) => self
+                .origin_wall
+                .map(|o| w.saturating_sub(o))
+                .ok_or_else(|| {
+                    "a wall-clock time, but the power logs have no wall-clock time \
                  (give --start to say when they began)"
-                    .to_string()
-            }),
+                        .to_string()
+                }),
         }
     }
 }
@@ -88,9 +91,9 @@ impl Bound {
 
     fn resolve(self, clock: &Clock) -> Result<i64, String> {
         match self {
-            Bound::Start(d) => Ok(clock.covered.0 + d),
-            Bound::End(d) => Ok(clock.covered.1 + d),
-            Bound::At(s) => clock.to_run(s),
+            Bound::Start(d) => Ok(clock.covered.0.saturating_add(d)),
+            Bound::End(d) => Ok(clock.covered.1.saturating_add(d)),
+            Bound::At(s) => clock.run_ns(s),
         }
     }
 }
@@ -206,7 +209,7 @@ pub fn place(
                 };
                 let at = |x| {
                     clock
-                        .to_run(x)
+                        .run_ns(x)
                         .map_err(|m| invalid(format!("{file}: line {}: {m}", e.line)))
                 };
                 Ok((at(s)?, at(t)?))
@@ -225,7 +228,10 @@ pub fn place(
                     secs(b)
                 )));
             }
-            let cut = |k: usize| a + ((i128::from(b - a) * k as i128) / n.max(1) as i128) as i64;
+            let cut = |k: usize| {
+                (i128::from(a) + (i128::from(b) - i128::from(a)) * k as i128 / n.max(1) as i128)
+                    as i64
+            };
             (0..n).map(|k| (cut(k), cut(k + 1))).collect()
         }
         Placement::Times { path, rows } => {
@@ -240,10 +246,10 @@ pub fn place(
                 .map(|r| {
                     let at = |x| {
                         clock
-                            .to_run(x)
+                            .run_ns(x)
                             .map_err(|m| invalid(format!("{times}: line {}: {m}", r.line)))
                     };
-                    Ok((at(r.start)?, at(r.end)?))
+                    Ok::<_, ImportError>((at(r.start)?, at(r.end)?))
                 })
                 .collect::<Result<_, _>>()?
         }

@@ -36,25 +36,16 @@ impl Table {
     /// Reads CSV text whose first record is the header. Every row must have
     /// as many fields as the header.
     pub fn csv(path: &Path, text: &str) -> Result<Table, ParseError> {
-        Self::csv_with(path, text, true)
-    }
-
-    /// Reads CSV text without a header (the first row is data); columns are
-    /// named by number.
-    pub fn csv_headerless(path: &Path, text: &str) -> Result<Table, ParseError> {
-        Self::csv_with(path, text, false)
-    }
-
-    fn csv_with(path: &Path, text: &str, has_header: bool) -> Result<Table, ParseError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(text.as_bytes());
         let mut records = Vec::new();
+        let mut lines = LineCounter::new(text.as_bytes());
         for rec in reader.records() {
-            let rec = rec.map_err(|e| csv_error(path, &e))?;
-            let line = rec.position().map_or(0, |p| p.line());
+            let rec = rec.map_err(|e| csv_error(path, &e, &mut lines))?;
+            let line = lines.record_start(rec.position().map_or(0, |p| p.byte()));
             let cells: Vec<String> = rec.iter().map(str::to_string).collect();
             if cells.iter().all(String::is_empty) {
                 continue;
@@ -62,29 +53,20 @@ impl Table {
             records.push(Row { line, cells });
         }
         let mut records = records.into_iter();
-        let (header, header_line) = if has_header {
-            let first = records.next().ok_or_else(|| {
-                ParseError::line(path, 1, "the file is empty (expected a header line)")
-            })?;
-            (first.cells, first.line)
-        } else {
-            (Vec::new(), 0)
-        };
+        let first = records.next().ok_or_else(|| {
+            ParseError::line(path, 1, "the file is empty (expected a header line)")
+        })?;
+        let (header, header_line) = (first.cells, first.line);
         let rows: Vec<Row> = records.collect();
-        let width = if has_header {
-            header.len()
-        } else {
-            rows.first().map_or(0, |r| r.cells.len())
-        };
         for r in &rows {
-            if r.cells.len() != width {
+            if r.cells.len() != header.len() {
                 return Err(ParseError::line(
                     path,
                     r.line,
                     format!(
-                        "{} fields where the {} has {width}",
+                        "{} fields where the header has {}",
                         r.cells.len(),
-                        if has_header { "header" } else { "first row" }
+                        header.len()
                     ),
                 ));
             }
@@ -230,8 +212,54 @@ impl Table {
     }
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> ParseError {
-    let line = e.position().map_or(0, |p| p.line());
+/// Line numbers from byte offsets. The `csv` crate's own line count is off
+/// after CRLF and blank lines, and its record offset points just past the
+/// previous record's first terminator byte; so line breaks are skipped
+/// forward from there and counted here, incrementally (records come in
+/// order, so the whole file is scanned once).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record reported at byte `pos`.
+    fn record_start(&mut self, pos: u64) -> u64 {
+        let mut pos = usize::try_from(pos)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while pos < self.text.len() && matches!(self.text[pos], b'\r' | b'\n') {
+            pos += 1;
+        }
+        self.line_at(pos)
+    }
+
+    fn line_at(&mut self, pos: usize) -> u64 {
+        if pos < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        let pos = pos.min(self.text.len());
+        self.line += self.text[self.at..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.at = pos;
+        self.line
+    }
+}
+
+fn csv_error(path: &Path, e: &csv::Error, lines: &mut LineCounter<'_>) -> ParseError {
+    let line = lines.record_start(e.position().map_or(0, |p| p.byte()));
     match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => ParseError::field(
             path,
@@ -262,6 +290,9 @@ mod tests {
         assert_eq!(t.cell(&t.rows[0], 1), "18.81 W");
         assert_eq!(t.rows[1].line, 4);
         assert_eq!(t.find(&["POWER.DRAW [W]"]), Some(1));
+        let crlf = Table::csv(Path::new("w.csv"), "a,b\r\n1,2\r\n\r\n3,4\r\n").unwrap();
+        let lines: Vec<u64> = crlf.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4]);
         let e = Table::csv(Path::new("x.csv"), "a,b\n1,2\n3\n").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.message.contains("1 fields where the header has 2"), "{e}");

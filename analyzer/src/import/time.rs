@@ -46,16 +46,13 @@ impl FromStr for Zone {
             let sign = if t.starts_with('-') { -1 } else { 1 };
             let digits: String = t[1..].chars().filter(|c| *c != ':').collect();
             let ok = digits.chars().all(|c| c.is_ascii_digit()) && matches!(digits.len(), 2 | 4);
-            let (h, m) = if ok {
-                (
+            let (h, m) = match (ok, digits.len()) {
+                (true, 2) => (digits.parse::<i32>().unwrap_or(99), 0),
+                (true, _) => (
                     digits[..2].parse::<i32>().unwrap_or(99),
-                    digits
-                        .get(2..)
-                        .map_or(Ok(0), str::parse::<i32>)
-                        .unwrap_or(99),
-                )
-            } else {
-                (99, 99)
+                    digits[2..].parse::<i32>().unwrap_or(99),
+                ),
+                (false, _) => (99, 99),
             };
             return (h <= 14 && m < 60)
                 .then(|| FixedOffset::east_opt(sign * (h * 3600 + m * 60)))

@@ -33,7 +33,7 @@ th { background: #f3f6f9; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 p.note { font-size: 0.82em; color: #555; margin: 0.2em 0; }
 figure { margin: 1.2em 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure img { width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.85em; color: #555; }
 .skipped { color: #8a4b00; font-size: 0.9em; }
 .scroll { overflow-x: auto; }

@@ -94,6 +94,7 @@ fn write(path: &Path, text: &str) -> Result<(), ReportError> {
 }
 
 /// The analyses' reports, by name, in page order.
+#[derive(Debug, Clone)]
 pub struct Analyses {
     pub efficiency: Report,
     pub overtraining: Report,
