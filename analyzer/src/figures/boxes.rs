@@ -90,13 +90,20 @@ pub(crate) fn box_stats(samples: &[f64]) -> Option<BoxStats> {
     })
 }
 
+/// One box in plot space with the samples drawn over it.
+#[derive(Debug)]
+struct PlottedBox {
+    stats: BoxStats,
+    samples: Vec<f64>,
+}
+
 #[derive(Debug)]
 pub(crate) struct BoxBody<'a> {
     fig: &'a BoxPlots,
     x: Axis,
     y: Axis,
     /// Per series, per group: statistics and samples, in plot space.
-    boxes: Vec<Vec<Option<(BoxStats, Vec<f64>)>>>,
+    boxes: Vec<Vec<Option<PlottedBox>>>,
     width: f64,
 }
 
@@ -140,12 +147,15 @@ pub(crate) fn prepare(fig: &BoxPlots) -> Result<(Page<'_, BoxBody<'_>>, Vec<Stri
                 .iter()
                 .map(|samples| {
                     let plotted: Vec<f64> = samples.iter().filter_map(|v| y.to_plot(*v)).collect();
-                    box_stats(&plotted).map(|b| (b, plotted))
+                    box_stats(&plotted).map(|stats| PlottedBox {
+                        stats,
+                        samples: plotted,
+                    })
                 })
                 .collect()
         })
         .collect();
-    let counts = boxes.iter().flatten().flatten().map(|(_, v)| v.len());
+    let counts = boxes.iter().flatten().flatten().map(|b| b.samples.len());
     if let (Some(lo), Some(hi)) = (counts.clone().min(), counts.max()) {
         let n = if lo == hi {
             format!("{lo}")
@@ -233,7 +243,7 @@ impl Body for BoxBody<'_> {
                 let x0 = g as f64 + 0.1 + i as f64 * slot_w;
                 let (xl, xr) = (x0 + slot_w * 0.15, x0 + slot_w * 0.85);
                 let xm = (xl + xr) / 2.0;
-                let Some((b, samples)) = entry else {
+                let Some(PlottedBox { stats: b, samples }) = entry else {
                     let at = chart::to_area(&area, &chart, (xm, self.y.lo));
                     area.draw_text("n/a", &na, (at.0, at.1 - theme.px(2.0)))?;
                     continue;

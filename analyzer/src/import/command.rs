@@ -1,279 +1,27 @@
-//! The `analyzer import` command: its flags, and the wiring from files on
-//! disk through the parsers and the assembly to the archive and a summary
-//! on stdout (one block per run: where it went, each source's samples, span
-//! and energy, the epochs and how they were placed).
+//! The `analyzer import` command: the wiring from files on disk through
+//! the parsers and the assembly to the archive, and a summary on stdout (one
+//! block per run: where it went, each source's samples, span and energy,
+//! the epochs and how they were placed).
 
+use super::args::{EpochFormat, ImportArgs, PowerFormat};
 use super::build::{assemble, options_map, ImportedRun, Inputs, RunLabels};
 use super::codecarbon_rows::{duplicates, labels_for, parse_labels, render_rows, SummaryLine};
 use super::epoch_log::{EpochLog, MetricNames};
 use super::generic_epochs::Container;
-use super::generic_power::{CsvPowerOptions, PowerUnit};
+use super::generic_power::CsvPowerOptions;
 use super::placement::{parse_epoch_times, parse_window, Placement};
-use super::time::{parse_datetime, parse_duration_ns, TimeUnit, Zone};
+use super::time::parse_datetime;
 use super::write::write_runs;
 use super::{
     codecarbon, decode, generic_epochs, generic_power, keras, lightning, nvidia_smi, pinpoint,
 };
 use super::{ImportError, PowerLog};
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use trainwatt_trace::{Domain, ImportInfo, ImportedFile};
-
-/// A power log format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerFormat {
-    NvidiaSmi,
-    Pinpoint,
-    Csv,
-}
-
-/// An epoch log format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EpochFormat {
-    Keras,
-    Lightning,
-    Csv,
-    Jsonl,
-}
-
-/// `FORMAT:FILE` of a power log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PowerInput {
-    pub format: PowerFormat,
-    pub path: PathBuf,
-}
-
-/// `FORMAT:FILE` of an epoch log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpochInput {
-    pub format: EpochFormat,
-    pub path: PathBuf,
-}
-
-fn split_input(s: &str) -> Result<(&str, PathBuf), String> {
-    let (f, p) = s
-        .split_once(':')
-        .filter(|(_, p)| !p.is_empty())
-        .ok_or_else(|| format!("'{s}' is not FORMAT:FILE"))?;
-    Ok((f, PathBuf::from(p)))
-}
-
-fn parse_power_input(s: &str) -> Result<PowerInput, String> {
-    let (f, path) = split_input(s)?;
-    let format = match f {
-        "nvidia-smi" | "nvidia_smi" | "smi" => PowerFormat::NvidiaSmi,
-        "pinpoint" => PowerFormat::Pinpoint,
-        "csv" => PowerFormat::Csv,
-        _ => {
-            return Err(format!(
-                "unknown power log format '{f}' (nvidia-smi, pinpoint or csv)"
-            ))
-        }
-    };
-    Ok(PowerInput { format, path })
-}
-
-fn parse_epoch_input(s: &str) -> Result<EpochInput, String> {
-    let (f, path) = split_input(s)?;
-    let format = match f {
-        "keras" => EpochFormat::Keras,
-        "lightning" => EpochFormat::Lightning,
-        "csv" => EpochFormat::Csv,
-        "jsonl" | "json" => EpochFormat::Jsonl,
-        _ => {
-            return Err(format!(
-                "unknown epoch log format '{f}' (keras, lightning, csv or jsonl)"
-            ))
-        }
-    };
-    Ok(EpochInput { format, path })
-}
-
-fn parse_zone(s: &str) -> Result<Zone, String> {
-    s.parse()
-}
-
-fn parse_interval(s: &str) -> Result<i64, String> {
-    match parse_duration_ns(s)? {
-        ns if ns > 0 => Ok(ns),
-        _ => Err(format!("'{s}' must be a positive duration")),
-    }
-}
-
-fn parse_domain(s: &str) -> Result<Domain, String> {
-    serde_json::from_value(Value::from(s)).map_err(|_| {
-        format!("unknown domain '{s}' (gpu, cpu-package, cpu-core, cpu-uncore, dram, platform)")
-    })
-}
-
-/// Turn other tools' logs into a run of our format.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  analyzer import --power nvidia-smi:smi.csv --timezone Europe/Madrid \\
-      --epochs keras:training.log --equal-epochs start+2s..end-1s \\
-      --platform A100 --dataset mnist --arch resnet18 --width 1 --out archive/
-  analyzer import --power pinpoint:trace.txt --interval 100ms \\
-      --epochs lightning:metrics.csv --equal-epochs 20s..end-20s --platform gtx970 --out archive/
-  analyzer import --codecarbon emissions.csv --timezone UTC --labels labels.csv \\
-      --rows-out rows.csv --out archive/
-
-Relative times (20s, numbers in epoch files) count from the run's first power sample;
-`start`/`end` are the span every power source covers. Importing the same files twice is
-refused (the run id derives from their content) unless --run-id is given.")]
-pub struct ImportArgs {
-    /// A power log as FORMAT:FILE (repeatable): `nvidia-smi:FILE` (CSV of
-    /// --query-gpu=timestamp,[index,]power.draw), `pinpoint:FILE` (needs
-    /// --interval), `csv:FILE` (generic; see --time-col and --domain).
-    #[arg(long = "power", value_name = "FORMAT:FILE", value_parser = parse_power_input)]
-    pub power: Vec<PowerInput>,
-    /// The epoch log as FORMAT:FILE: `keras:FILE` (CSVLogger),
-    /// `lightning:FILE` (CSVLogger metrics.csv), `csv:FILE` or `jsonl:FILE`
-    /// (generic: epoch, accuracies, losses, optional start/end times).
-    #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_epoch_input, requires = "power")]
-    pub epochs: Option<EpochInput>,
-    /// CodeCarbon's emissions.csv: one run (without epochs) per run_id.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["power", "epochs"])]
-    pub codecarbon: Option<PathBuf>,
-    /// The archive to write into (created if missing).
-    #[arg(long, value_name = "ARCHIVE")]
-    pub out: PathBuf,
-
-    /// Time zone of local timestamps (nvidia-smi, CodeCarbon, date-times
-    /// without an offset): an IANA name (Europe/Madrid), UTC, or +02:00.
-    #[arg(long, value_name = "TZ", value_parser = parse_zone)]
-    pub timezone: Option<Zone>,
-    /// When logs without timestamps (pinpoint, relative CSV) started, as a
-    /// date-time; needed to combine them with timestamped logs.
-    #[arg(long, value_name = "DATETIME")]
-    pub start: Option<String>,
-    /// pinpoint's sampling interval (its -i), e.g. 100ms.
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-    pub interval: Option<i64>,
-
-    /// Generic power CSV: the time column [default: t_s, time, timestamp, …].
-    #[arg(long, value_name = "NAME", help_heading = "Generic CSV")]
-    pub time_col: Option<String>,
-    /// Generic power CSV: the power column [default: power_w, power, watts].
-    #[arg(long, value_name = "NAME", help_heading = "Generic CSV")]
-    pub power_col: Option<String>,
-    /// Numbers in time columns (generic CSV/JSONL, --epoch-times): relative
-    /// s, ms, us, ns, or Unix time (unix, unix-ms).
-    #[arg(long, value_enum, default_value_t, help_heading = "Generic CSV")]
-    pub time_unit: TimeUnit,
-    /// Generic power CSV: the unit of the power column.
-    #[arg(long, value_enum, default_value_t, help_heading = "Generic CSV")]
-    pub power_unit: PowerUnit,
-    /// Generic power CSV: what it measures (gpu, cpu-package, cpu-core,
-    /// cpu-uncore, dram, platform).
-    #[arg(long, value_parser = parse_domain, help_heading = "Generic CSV")]
-    pub domain: Option<Domain>,
-    /// Generic power CSV: the source id [default: csv:<power column>].
-    #[arg(long, value_name = "ID", help_heading = "Generic CSV")]
-    pub source_id: Option<String>,
-
-    /// Place the epochs by a CSV `epoch,start,end` (times as date-times or
-    /// seconds from the first power sample). Marks them approximate.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "epochs",
-        help_heading = "Epochs"
-    )]
-    pub epoch_times: Option<PathBuf>,
-    /// Split the window START..END evenly among the log's epochs; each end
-    /// is start[+D], end[-D], an offset like 20s, or a date-time. Marks
-    /// them approximate.
-    #[arg(
-        long,
-        value_name = "START..END",
-        requires = "epochs",
-        conflicts_with = "epoch_times",
-        help_heading = "Epochs"
-    )]
-    pub equal_epochs: Option<String>,
-    /// The training-accuracy column [default: per format, e.g. accuracy, acc, train_acc].
-    #[arg(long, value_name = "NAME", help_heading = "Epochs")]
-    pub train_acc_col: Option<String>,
-    /// The hold-out accuracy column [default: per format, e.g. val_accuracy, val_acc, test_acc].
-    #[arg(long, value_name = "NAME", help_heading = "Epochs")]
-    pub test_acc_col: Option<String>,
-    /// The training-loss column [default: loss, train_loss, …].
-    #[arg(long, value_name = "NAME", help_heading = "Epochs")]
-    pub train_loss_col: Option<String>,
-    /// The hold-out loss column [default: val_loss, test_loss, …].
-    #[arg(long, value_name = "NAME", help_heading = "Epochs")]
-    pub test_loss_col: Option<String>,
-    /// Accuracies in the epoch log are percentages (divided by 100).
-    #[arg(long, help_heading = "Epochs")]
-    pub acc_percent: bool,
-
-    /// Platform name [default: derived from the GPU or CPU the logs name].
-    #[arg(long, value_name = "NAME", help_heading = "Labels")]
-    pub platform: Option<String>,
-    /// Dataset the run trained on [default: none].
-    #[arg(long, value_name = "NAME", help_heading = "Labels")]
-    pub dataset: Option<String>,
-    /// Architecture [default: none].
-    #[arg(long, value_name = "NAME", help_heading = "Labels")]
-    pub arch: Option<String>,
-    /// Model width multiplier [default: 0].
-    #[arg(long, value_name = "K", help_heading = "Labels")]
-    pub width: Option<u32>,
-    /// Run id [default: import-<start UTC>-<hash of the input files>].
-    #[arg(
-        long,
-        value_name = "ID",
-        conflicts_with = "codecarbon",
-        help_heading = "Labels"
-    )]
-    pub run_id: Option<String>,
-
-    /// CSV of per-run labels keyed by run_id: any of platform, dataset,
-    /// arch, width, epochs, acc, criterion.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "codecarbon",
-        help_heading = "CodeCarbon"
-    )]
-    pub labels: Option<PathBuf>,
-    /// Also write one summary row per run for `analyzer tables --rows`
-    /// (energy_kwh; epochs and acc from --labels/--acc or left empty).
-    #[arg(
-        long,
-        value_name = "FILE.csv",
-        requires = "codecarbon",
-        help_heading = "CodeCarbon"
-    )]
-    pub rows_out: Option<PathBuf>,
-    /// Accuracy for rows without one in --labels (a fraction).
-    #[arg(
-        long,
-        value_name = "FRACTION",
-        requires = "codecarbon",
-        help_heading = "CodeCarbon"
-    )]
-    pub acc: Option<f64>,
-    /// Criterion name for the rows file [default: as-run].
-    #[arg(
-        long,
-        value_name = "NAME",
-        requires = "codecarbon",
-        help_heading = "CodeCarbon"
-    )]
-    pub criterion: Option<String>,
-    /// Components CodeCarbon measured rather than estimated [default: gpu].
-    #[arg(long, value_name = "COMPONENTS", value_delimiter = ',', value_parser = ["gpu", "cpu", "ram"], requires = "codecarbon", help_heading = "CodeCarbon")]
-    pub codecarbon_measured: Vec<String>,
-
-    /// Read and check everything and print the summary, but write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
+use trainwatt_trace::{ImportInfo, ImportedFile};
 
 /// The `--rows-out` file's path and text, written once the runs are in
 /// place.
@@ -705,32 +453,4 @@ fn stage_file(path: &Path, text: &str) -> Result<PathBuf> {
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     Ok(tmp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inputs_and_domains_parse() {
-        assert_eq!(
-            parse_power_input("nvidia-smi:/a/b:c.csv").unwrap(),
-            PowerInput {
-                format: PowerFormat::NvidiaSmi,
-                path: "/a/b:c.csv".into()
-            }
-        );
-        assert!(parse_power_input("rapl:x")
-            .unwrap_err()
-            .contains("unknown power log format"));
-        assert!(parse_power_input("file.csv").is_err());
-        assert_eq!(
-            parse_epoch_input("jsonl:e.jsonl").unwrap().format,
-            EpochFormat::Jsonl
-        );
-        assert_eq!(parse_domain("cpu-package").unwrap(), Domain::CpuPackage);
-        assert!(parse_domain("disk").is_err());
-        assert_eq!(parse_interval("100ms").unwrap(), 100_000_000);
-        assert!(parse_interval("0s").is_err());
-    }
 }

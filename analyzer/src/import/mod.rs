@@ -21,6 +21,7 @@
 //! placed by a rule rather than read from timestamps set
 //! `manifest.epochs_approximate`.
 
+mod args;
 mod build;
 mod codecarbon;
 mod codecarbon_rows;
@@ -37,10 +38,11 @@ mod table;
 mod time;
 mod write;
 
+pub use args::ImportArgs;
 pub use build::{ImportedRun, RunLabels, SampleRow};
 pub use codecarbon::CodeCarbonRow;
 pub use codecarbon_rows::{LabelRow, Labels};
-pub use command::{run, ImportArgs};
+pub use command::run;
 pub use epoch_log::{EpochEntry, EpochLog, MetricNames};
 pub use generic_power::{CsvPowerOptions, PowerUnit};
 pub use placement::{Bound, Placement};
