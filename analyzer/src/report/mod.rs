@@ -16,6 +16,7 @@
 
 pub mod html;
 pub mod plots;
+pub mod plots_summary;
 
 use crate::archive::trace::power_envelope;
 use crate::archive::Loaded;
@@ -172,8 +173,8 @@ fn describe_figures(
     let labels: Vec<String> = specs.iter().map(|c| c.label.clone()).collect();
     let replayed = replay_models(&loaded.runs, specs, EnergyBasis::Gross);
     let summary = summarise(&replayed.results, &labels, opts.efficiency.boot);
-    named.extend(plots::eq3_by_criterion(&summary));
-    named.extend(plots::width_figures(&replayed.results, &labels));
+    named.extend(plots_summary::eq3_by_criterion(&summary));
+    named.extend(plots_summary::width_figures(&replayed.results, &labels));
     named.extend(plots::accuracy_per_epoch(&curves, &replayed.results));
     let ot = overtraining::analyse(&loaded.runs, &opts.overtraining);
     named.extend(plots::overtraining(
@@ -182,7 +183,7 @@ fn describe_figures(
         opts.overtraining.at_b,
     ));
     let pa = platforms::analyse(loaded, &opts.platforms).map_err(ReportError::Analysis)?;
-    named.extend(plots::platform_bars(&pa));
+    named.extend(plots_summary::platform_bars(&pa));
     named.sort_by_key(|n| n.section);
     Ok((named, skipped))
 }
