@@ -365,7 +365,7 @@ fn assert_labels(name: &str, svg: &str, labels: &[&str]) {
             .replace('<', "&lt;")
             .replace('>', "&gt;");
         assert!(
-            texts.iter().any(|t| *t == escaped),
+            texts.contains(&escaped),
             "{name}: text {l:?} missing from {texts:?}"
         );
     }

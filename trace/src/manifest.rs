@@ -228,7 +228,8 @@ pub struct ImportInfo {
 /// One file read by an import.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportedFile {
-    /// What the file gave: `power`, `epochs`, `epoch-times` or `summary`.
+    /// What the file gave: `power`, `epochs`, `epoch-times`, `summary`
+    /// (CodeCarbon) or `labels`.
     pub role: String,
     /// The format it was read as, e.g. `nvidia-smi`, `pinpoint`, `keras`.
     pub format: String,

@@ -442,9 +442,13 @@ pub(crate) fn stroke<DB: DrawingBackend>(
         for w in points.windows(2) {
             wide_segment(area, to_f(w[0]), to_f(w[1]), color, width)?;
         }
-        if width > 2 && points.len() > 2 {
-            for p in &points[1..points.len() - 1] {
-                area.draw(&Circle::new(*p, width / 2, color.filled()))?;
+        // Round joins where the line turns sharply enough to open a notch;
+        // at gentle turns a disc would show as a bump.
+        if width > 2 {
+            for w in points.windows(3) {
+                if turn_deg(w[0], w[1], w[2]) > 20.0 {
+                    area.draw(&Circle::new(w[1], (width - 1) / 2, color.filled()))?;
+                }
             }
         }
         return Ok(());
@@ -460,7 +464,8 @@ pub(crate) fn stroke<DB: DrawingBackend>(
             (a.0 + f * (b.0 - a.0), a.1 + f * (b.1 - a.1))
         };
         let mut t = 0.0;
-        while t < len {
+        // Stop a hair short of the end: float steps need not land on it.
+        while len - t > 1e-6 {
             let step = (len - t).min(left);
             if on {
                 wide_segment(area, at(t), at(t + step), color, width)?;
@@ -473,11 +478,33 @@ pub(crate) fn stroke<DB: DrawingBackend>(
             }
         }
         // A dash that turns a corner gets a round join there.
-        if on && left < on_px && width > 2 && i + 2 < points.len() {
-            area.draw(&Circle::new(w[1], width / 2, color.filled()))?;
+        if on
+            && left < on_px
+            && width > 2
+            && i + 2 < points.len()
+            && turn_deg(w[0], w[1], points[i + 2]) > 20.0
+        {
+            area.draw(&Circle::new(w[1], (width - 1) / 2, color.filled()))?;
         }
     }
     Ok(())
+}
+
+/// How far the direction turns at `b`, in degrees (0 when straight).
+fn turn_deg(a: (i32, i32), b: (i32, i32), c: (i32, i32)) -> f64 {
+    let (u, v) = ((b.0 - a.0, b.1 - a.1), (c.0 - b.0, c.1 - b.1));
+    let (u, v) = (
+        (f64::from(u.0), f64::from(u.1)),
+        (f64::from(v.0), f64::from(v.1)),
+    );
+    let (lu, lv) = (u.0.hypot(u.1), v.0.hypot(v.1));
+    if lu == 0.0 || lv == 0.0 {
+        return 0.0;
+    }
+    ((u.0 * v.0 + u.1 * v.1) / (lu * lv))
+        .clamp(-1.0, 1.0)
+        .acos()
+        .to_degrees()
 }
 
 fn to_f(p: (i32, i32)) -> (f64, f64) {

@@ -13,7 +13,7 @@ use std::path::Path;
 const TRACE_PANEL: (f64, f64) = (2.0 * PANEL.0, PANEL.1);
 
 /// The legend suffix of a modelled source.
-pub const MODELLED: &str = "(modelled)";
+pub(crate) const MODELLED: &str = "(modelled)";
 
 pub(crate) fn render(
     trace: &PowerTrace,

@@ -16,6 +16,8 @@
 //! place, so a malformed input, a full disk or a crash never leaves half a run
 //! behind, and an existing run is never overwritten.
 //!
+//! The flags are in `args`, the wiring from files to archive in `command`.
+//!
 //! Provenance goes into `manifest.imported` (file names, sizes, SHA-256, the
 //! options used) and `manifest.workload.kind = "import"`. Epoch boundaries
 //! placed by a rule rather than read from timestamps set
