@@ -27,7 +27,7 @@ fn hand_computed_a_b_verdict_and_onset() {
         100,
         rising,
         |i| rising(i) + 0.0008 * f64::from(i),
-        |i| f64::from(i),
+        f64::from,
     );
     let models = analyse(&[r], &OvertrainingOptions::default());
     assert_eq!(models.len(), 1);
@@ -54,7 +54,7 @@ fn hand_computed_a_b_verdict_and_onset() {
         100,
         rising,
         |i| rising(i) + 0.0008 * f64::from(i),
-        |i| f64::from(i),
+        f64::from,
     );
     let ModelStatus::Compared(c) = analyse(&[r], &opts)[0].status else {
         panic!()
@@ -76,7 +76,7 @@ fn folds_are_averaged_and_short_runs_reported() {
             100,
             move |i| rising(i) + offset,
             move |i| rising(i) + offset + 0.01,
-            |i| f64::from(i),
+            f64::from,
         ));
     }
     // bcnn recorded only 60 epochs.
@@ -84,7 +84,7 @@ fn folds_are_averaged_and_short_runs_reported() {
         arch: "bcnn",
         ..RunSpec::default()
     };
-    runs.push(run(&short, 60, rising, rising, |i| f64::from(i)));
+    runs.push(run(&short, 60, rising, rising, f64::from));
     let models = analyse(&runs, &OvertrainingOptions::default());
     assert_eq!(models[0].key.arch, "lenet");
     assert_eq!(models[0].runs, 2);

@@ -104,9 +104,9 @@ fn panels_of<'a>(keys: impl Iterator<Item = &'a ModelKey>) -> Vec<(String, Energ
     v
 }
 
-fn sorted_models<'a>(curves: &'a BTreeMap<ModelKey, Curve>) -> Vec<(&'a ModelKey, &'a Curve)> {
+fn sorted_models(curves: &BTreeMap<ModelKey, Curve>) -> Vec<(&ModelKey, &Curve)> {
     let mut v: Vec<_> = curves.iter().collect();
-    v.sort_by(|a, b| (paper_order(&a.0.arch), a.0.width).cmp(&(paper_order(&b.0.arch), b.0.width)));
+    v.sort_by_key(|(k, _)| (paper_order(&k.arch), k.width));
     v
 }
 
