@@ -101,6 +101,22 @@ fn sample_report_has_every_figure_and_a_self_contained_page() {
         "{trace:?}"
     );
 
+    // Drawn elements, counted by the classes the figure module writes:
+    // ten models; eight bars less the three censored (n/a); two sources and
+    // one line per epoch end; ten models in each of two panels; five boxes
+    // (lenet under three criteria, bcnn under two).
+    let count = |stem: &str, class: &str| {
+        read(&figs.join(format!("{stem}.svg")))
+            .matches(&format!("class=\"{class}"))
+            .count()
+    };
+    assert_eq!(count("efficiency-per-epoch", "series"), 10);
+    assert_eq!(count("eq3-by-criterion-dev-vm-2vcpu-mnist", "bar\""), 5);
+    assert_eq!(count("power-trace", "series"), 2);
+    assert_eq!(count("power-trace", "vline"), 60);
+    assert_eq!(count("overtraining-dev-vm-2vcpu-mnist", "series"), 20);
+    assert_eq!(count("width-boxes-dev-vm-2vcpu-mnist", "box\""), 5);
+
     let html = read(&out.join("index.html"));
     for bad in [
         "http://",
