@@ -123,11 +123,7 @@ pub(crate) fn build<'a, DB: DrawingBackend>(
 /// Wraps each category label at spaces, hyphens and slashes into lines no
 /// wider than `slot_w` output pixels (a single long word stays whole).
 pub(crate) fn wrap_categories(names: &[String], slot_w: u32, theme: &Theme) -> Vec<Vec<String>> {
-    // Decided at SVG scale: text metrics do not scale exactly, and a label
-    // that fits on one line in the SVG but wraps in the PNG would push the
-    // axis title out of a page sized at SVG scale.
-    let svg_w = (f64::from(slot_w) / theme.scale).floor() as u32;
-    names.iter().map(|n| wrap(n, svg_w, &Theme::SVG)).collect()
+    names.iter().map(|n| wrap(n, slot_w, theme)).collect()
 }
 
 fn wrap(text: &str, max_w: u32, theme: &Theme) -> Vec<String> {
