@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod cli;
 pub mod cmd;
+pub mod curves;
 pub mod export;
 pub mod figures;
 pub mod import;

@@ -13,13 +13,14 @@
 use super::efficiency::archive_notes;
 use super::paper_tables::{by_kind, eff_cell, eff_column, kind_note, ACC_FMT, RATIO_FMT};
 use crate::archive::Loaded;
+use crate::curves::{curves, Curve};
 use crate::export::{Cell, Column, NumFmt, Report, Table};
 use crate::metrics::efficiency::BootstrapOptions;
 use crate::metrics::overtraining::{self, AccAt, Comparison, Onset, Thresholds};
 use crate::metrics::summary::{paper_order, summarise, RatioKind, RatioRow, Summary};
 use crate::metrics::{EnergyKind, ModelKey};
 use crate::model::RunData;
-use crate::replay::{model_key, replay_models, CriterionSpec, EnergyBasis};
+use crate::replay::{replay_models, CriterionSpec, EnergyBasis};
 use std::collections::{BTreeMap, BTreeSet};
 use trainwatt_trace::Criterion;
 
@@ -73,83 +74,42 @@ pub struct ModelOvertraining {
     pub onset: Onset,
 }
 
-/// Mean train/test accuracy over runs at one epoch; `Err` names what is
+/// Mean train/test accuracy at one epoch (1-based); `Err` names what is
 /// missing.
-fn mean_at(runs: &[&RunData], epoch: u32) -> Result<AccAt, String> {
-    let mut train = 0.0;
-    let mut test = 0.0;
-    for r in runs {
-        let row = r
-            .epochs
-            .iter()
-            .find(|e| e.epoch == epoch)
-            .ok_or_else(|| format!("{}: no epoch {epoch}", r.dir.display()))?;
-        train += row
-            .train_acc
-            .ok_or_else(|| format!("{}: no train accuracy at epoch {epoch}", r.dir.display()))?;
-        test += row
-            .test_acc
-            .ok_or_else(|| format!("{}: no test accuracy at epoch {epoch}", r.dir.display()))?;
-    }
-    let n = runs.len() as f64;
+fn acc_at(curve: &Curve, epoch: u32) -> Result<AccAt, String> {
+    let i = (epoch as usize).saturating_sub(1);
+    let get = |v: &[Option<f64>], what: &str| {
+        v.get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("no {what} accuracy at epoch {epoch} in every run"))
+    };
     Ok(AccAt {
-        train: train / n,
-        test: test / n,
+        train: get(&curve.train, "train")?,
+        test: get(&curve.test, "test")?,
     })
-}
-
-/// The mean test curve over runs, up to the first epoch some run lacks.
-fn mean_test_curve(runs: &[&RunData]) -> Vec<f64> {
-    let mut curve = Vec::new();
-    for epoch in 1.. {
-        let vals: Option<Vec<f64>> = runs
-            .iter()
-            .map(|r| {
-                r.epochs
-                    .iter()
-                    .find(|e| e.epoch == epoch)
-                    .and_then(|e| e.test_acc)
-            })
-            .collect();
-        match vals {
-            Some(v) if !v.is_empty() => curve.push(v.iter().sum::<f64>() / v.len() as f64),
-            _ => break,
-        }
-    }
-    curve
 }
 
 /// The per-model analysis, in paper order.
 pub fn analyse(runs: &[RunData], opts: &OvertrainingOptions) -> Vec<ModelOvertraining> {
-    let mut models: BTreeMap<ModelKey, Vec<&RunData>> = BTreeMap::new();
-    for r in runs {
-        models.entry(model_key(r)).or_default().push(r);
-    }
-    let mut out: Vec<ModelOvertraining> = models
+    let mut out: Vec<ModelOvertraining> = curves(runs)
         .into_iter()
-        .map(|(key, runs)| {
-            let last_epoch = runs
-                .iter()
-                .map(|r| r.epochs.last().map_or(0, |e| e.epoch))
-                .min()
-                .unwrap_or(0);
+        .map(|(key, curve)| {
+            let last_epoch = curve.len() as u32;
             let status = if last_epoch < opts.at_b {
                 ModelStatus::TooShort { last_epoch }
             } else {
-                match (mean_at(&runs, opts.at_a), mean_at(&runs, opts.at_b)) {
+                match (acc_at(&curve, opts.at_a), acc_at(&curve, opts.at_b)) {
                     (Ok(a), Ok(b)) => {
                         ModelStatus::Compared(overtraining::compare(a, b, opts.thresholds))
                     }
                     (Err(reason), _) | (_, Err(reason)) => ModelStatus::Missing { reason },
                 }
             };
-            let onset = overtraining::onset(
-                &mean_test_curve(&runs),
-                opts.thresholds.min_gain,
-                opts.window,
-            );
+            let onset =
+                overtraining::onset(&curve.test_prefix(), opts.thresholds.min_gain, opts.window);
             ModelOvertraining {
-                runs: runs.len(),
+                runs: curve.runs,
                 key,
                 status,
                 onset,

@@ -167,7 +167,7 @@ fn describe_figures(
             }),
         }
     }
-    let curves = plots::curves(&loaded.runs);
+    let curves = crate::curves::curves(&loaded.runs);
     named.extend(plots::efficiency_per_epoch(&curves, opts.log_y));
     let specs = &opts.efficiency.criteria;
     let labels: Vec<String> = specs.iter().map(|c| c.label.clone()).collect();

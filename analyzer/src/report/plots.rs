@@ -11,11 +11,11 @@
 
 use crate::archive::trace::SourceEnvelope;
 use crate::cmd::overtraining::{ModelOvertraining, ModelStatus};
+use crate::curves::Curve;
 use crate::figures::{Figure, LinePanels, Marker, Panel, PowerTrace, Series, TraceSource};
 use crate::metrics::summary::paper_order;
 use crate::metrics::{EnergyKind, ModelKey, ModelOutcome, ModelResult};
 use crate::model::RunData;
-use crate::replay::model_key;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A figure with the file stem it is written under.
@@ -37,53 +37,6 @@ pub enum Section {
     Accuracy,
     Overtraining,
     Platforms,
-}
-
-/// One model's mean curve over its runs (folds, seeds), epochs 1..=n where
-/// every run has the epoch.
-#[derive(Debug, Clone, Default)]
-pub struct Curve {
-    pub train: Vec<Option<f64>>,
-    pub test: Vec<Option<f64>>,
-    /// E(i) in the model's energy kind (J or W-sum).
-    pub energy: Vec<f64>,
-}
-
-fn mean(v: &[f64]) -> Option<f64> {
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-/// Mean curves per model.
-pub fn curves(runs: &[RunData]) -> BTreeMap<ModelKey, Curve> {
-    let mut by_model: BTreeMap<ModelKey, Vec<&RunData>> = BTreeMap::new();
-    for r in runs {
-        by_model.entry(model_key(r)).or_default().push(r);
-    }
-    by_model
-        .into_iter()
-        .map(|(key, runs)| {
-            let n = runs.iter().map(|r| r.epochs.len()).min().unwrap_or(0);
-            let mut c = Curve::default();
-            for i in 0..n {
-                let rows: Vec<_> = runs.iter().map(|r| &r.epochs[i]).collect();
-                let all = |f: &dyn Fn(&crate::model::EpochEnergy) -> Option<f64>| {
-                    let v: Option<Vec<f64>> = rows.iter().map(|e| f(e)).collect();
-                    v.and_then(|v| mean(&v))
-                };
-                c.train.push(all(&|e| e.train_acc));
-                c.test.push(all(&|e| e.test_acc));
-                let energy: Vec<f64> = rows
-                    .iter()
-                    .map(|e| match key.kind {
-                        EnergyKind::Joules => e.energy_j,
-                        EnergyKind::SampleSum => e.sample_sum_w,
-                    })
-                    .collect();
-                c.energy.push(mean(&energy).unwrap_or(f64::NAN));
-            }
-            (key, c)
-        })
-        .collect()
 }
 
 fn model_label(key: &ModelKey) -> String {
