@@ -38,8 +38,6 @@ pub struct PlatformFacts {
     pub gpus: BTreeSet<String>,
     pub measured: BTreeSet<String>,
     pub modelled: BTreeSet<String>,
-    /// Runs that include a modelled source.
-    pub modelled_runs: usize,
     /// Per dataset: protocol label, epochs recorded and folds, as text.
     pub protocols: BTreeMap<String, BTreeSet<String>>,
 }
@@ -78,9 +76,6 @@ pub fn facts(runs: &[RunData]) -> BTreeMap<String, PlatformFacts> {
                 f.measured.insert(s.id.clone());
             }
         }
-        if r.modelled {
-            f.modelled_runs += 1;
-        }
         f.protocols
             .entry(r.dataset().to_string())
             .or_default()
@@ -89,7 +84,9 @@ pub fn facts(runs: &[RunData]) -> BTreeMap<String, PlatformFacts> {
     out
 }
 
-/// Warnings about comparisons that are not like for like.
+/// Warnings about comparisons that are not like for like. (Platforms whose
+/// numbers rest on modelled power are named by the report's archive notes,
+/// which every analysis shares.)
 pub fn fairness_warnings(facts: &BTreeMap<String, PlatformFacts>) -> Vec<String> {
     let mut out = Vec::new();
     let datasets: BTreeSet<&String> = facts.values().flat_map(|f| f.protocols.keys()).collect();
@@ -107,17 +104,6 @@ pub fn fairness_warnings(facts: &BTreeMap<String, PlatformFacts>) -> Vec<String>
             out.push(format!(
                 "DIFFERENT PROTOCOLS on {d} — {}; their efficiencies are not like for like",
                 parts.join(" | ")
-            ));
-        }
-    }
-    for (p, f) in facts {
-        if f.modelled_runs > 0 {
-            out.push(format!(
-                "MODELLED: platform {p}: {} of {} runs rest on modelled power ({}); its numbers \
-                 are estimates and any ratio involving it inherits that",
-                f.modelled_runs,
-                f.runs,
-                f.modelled.iter().cloned().collect::<Vec<_>>().join(", ")
             ));
         }
     }

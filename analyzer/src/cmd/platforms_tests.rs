@@ -131,7 +131,7 @@ fn warns_about_protocols_and_modelled_power() {
     assert!(diff.contains("slow: holdout, 20 epochs"), "{diff}");
     assert!(
         report.notes.iter().any(|n| n.starts_with(
-            "MODELLED: platform fast: 4 of 4 runs rest on modelled power (model:cpu)"
+            "MODELLED: platform fast: 4 of 4 runs include modelled sources (model:cpu)"
         )),
         "{:?}",
         report.notes
