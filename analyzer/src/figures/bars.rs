@@ -175,15 +175,8 @@ pub(crate) fn prepare(fig: &GroupedBars) -> Result<(Page<'_, BarBody<'_>>, Vec<S
 }
 
 impl BarBody<'_> {
-    /// The group labels, wrapped. Decided at SVG scale whatever the
-    /// output: text metrics do not scale exactly, and a label that wraps
-    /// only in the PNG would push the axis title off a page sized at SVG
-    /// scale.
     fn categories(&self, _theme: &Theme) -> Vec<Vec<String>> {
-        let svg = Theme::SVG;
-        let plot_w = chart::plot_width(svg.upx(self.width), &self.y, &self.fig.y_label, &svg);
-        let slot = plot_w / self.fig.groups.len().max(1) as u32;
-        chart::wrap_categories(&self.fig.groups, slot.saturating_sub(svg.upx(6.0)), &svg)
+        chart::category_labels(&self.fig.groups, self.width, &self.y, &self.fig.y_label)
     }
 
     fn category_rows(&self, theme: &Theme) -> u32 {

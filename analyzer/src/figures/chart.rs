@@ -122,6 +122,22 @@ pub(crate) fn build<'a, DB: DrawingBackend>(
 
 /// Wraps each category label at spaces, hyphens and slashes into lines no
 /// wider than `slot_w` output pixels (a single long word stays whole).
+/// The category labels of a bar or box chart whose panel is `panel_w` SVG
+/// pixels wide, wrapped to their slots. Decided at SVG scale whatever the
+/// output: text metrics do not scale exactly, and a label that wraps only
+/// in the PNG would push the axis title off a page sized at SVG scale.
+pub(crate) fn category_labels(
+    groups: &[String],
+    panel_w: f64,
+    y: &Axis,
+    y_label: &str,
+) -> Vec<Vec<String>> {
+    let svg = Theme::SVG;
+    let plot_w = plot_width(svg.upx(panel_w), y, y_label, &svg);
+    let slot = plot_w / groups.len().max(1) as u32;
+    wrap_categories(groups, slot.saturating_sub(svg.upx(6.0)), &svg)
+}
+
 pub(crate) fn wrap_categories(names: &[String], slot_w: u32, theme: &Theme) -> Vec<Vec<String>> {
     names.iter().map(|n| wrap(n, slot_w, theme)).collect()
 }
