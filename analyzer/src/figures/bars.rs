@@ -178,20 +178,11 @@ impl BarBody<'_> {
     fn categories(&self, _theme: &Theme) -> Vec<Vec<String>> {
         chart::category_labels(&self.fig.groups, self.width, &self.y, &self.fig.y_label)
     }
-
-    fn category_rows(&self, theme: &Theme) -> u32 {
-        self.categories(theme)
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(1) as u32
-    }
 }
 
 impl Body for BarBody<'_> {
     fn size(&self, theme: &Theme) -> (u32, u32) {
-        let extra = self.category_rows(theme).saturating_sub(1) * theme.upx(size::TICK * 1.25);
-        (theme.upx(self.width), theme.upx(HEIGHT) + extra)
+        chart::category_body_size(&self.categories(theme), self.width, HEIGHT, theme)
     }
 
     fn draw<DB: DrawingBackend>(

@@ -203,14 +203,7 @@ impl BoxBody<'_> {
 
 impl Body for BoxBody<'_> {
     fn size(&self, theme: &Theme) -> (u32, u32) {
-        let rows = self
-            .categories(theme)
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(1) as u32;
-        let extra = rows.saturating_sub(1) * theme.upx(size::TICK * 1.25);
-        (theme.upx(self.width), theme.upx(HEIGHT) + extra)
+        chart::category_body_size(&self.categories(theme), self.width, HEIGHT, theme)
     }
 
     fn draw<DB: DrawingBackend>(

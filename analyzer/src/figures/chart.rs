@@ -138,6 +138,19 @@ pub(crate) fn category_labels(
     wrap_categories(groups, slot.saturating_sub(svg.upx(6.0)), &svg)
 }
 
+/// The size of a bar or box chart body: `width` × `height` SVG pixels,
+/// plus one tick-label line for each extra line a wrapped category needs.
+pub(crate) fn category_body_size(
+    categories: &[Vec<String>],
+    width: f64,
+    height: f64,
+    theme: &Theme,
+) -> (u32, u32) {
+    let rows = categories.iter().map(Vec::len).max().unwrap_or(1) as u32;
+    let extra = rows.saturating_sub(1) * theme.upx(size::TICK * 1.25);
+    (theme.upx(width), theme.upx(height) + extra)
+}
+
 pub(crate) fn wrap_categories(names: &[String], slot_w: u32, theme: &Theme) -> Vec<Vec<String>> {
     names.iter().map(|n| wrap(n, slot_w, theme)).collect()
 }
