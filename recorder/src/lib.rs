@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod compact;
+pub mod cputime;
 pub mod fsutil;
 pub mod host;
 pub mod recording;

@@ -36,6 +36,13 @@ pub enum RecordingError {
     },
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error(
+        "{sink}; the manifest could not be updated either ({manifest}), so it still says `running`"
+    )]
+    SinkAndManifest {
+        sink: SinkError,
+        manifest: Box<RecordingError>,
+    },
     #[error("cannot start the {what} thread: {source}")]
     Thread {
         what: &'static str,
@@ -82,6 +89,10 @@ pub struct RunSummary {
     pub dir: PathBuf,
     pub manifest: Manifest,
     pub sink: SinkReport,
+    /// Epoch rows recorded.
+    pub epochs: usize,
+    /// t_ns when the recording finished: the run's length.
+    pub elapsed_ns: i64,
 }
 
 /// Creates a fresh run folder for `partition` under `archive`. If the name
@@ -226,6 +237,13 @@ impl Recording {
         Ok(())
     }
 
+    /// The writer thread has stopped before being asked to: a segment could
+    /// not be written (disk full, folder gone). Sampling has stopped too;
+    /// [`Recording::finish`] returns the reason.
+    pub fn writer_failed(&self) -> bool {
+        self.writer.as_ref().is_some_and(JoinHandle::is_finished)
+    }
+
     /// Rewrites the manifest now (e.g. after adding warnings).
     pub fn save_manifest(&self) -> Result<(), RecordingError> {
         write_manifest(&self.dir, &self.manifest)
@@ -243,6 +261,7 @@ impl Recording {
             .take()
             .map(SamplerHandle::stop)
             .unwrap_or_default();
+        let elapsed_ns = self.clock.now_ns();
         let sink = match self.writer.take().map(|w| w.join()) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(SinkError::Io {
@@ -255,6 +274,7 @@ impl Recording {
         m.sampler.ticks = outcome.ticks;
         m.sampler.missed_deadlines = outcome.missed_deadlines;
         m.sampler.suspect_wraps = outcome.suspect_wraps;
+        m.sampler.sampler_cpu_s = outcome.cpu_s;
         m.ended_at_utc =
             Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
         m.status = status;
@@ -271,11 +291,17 @@ impl Recording {
             Err(e) => {
                 m.status = RunStatus::Failed;
                 m.error = Some(format!("writing samples failed: {e}"));
-                write_manifest(&self.dir, m)?;
-                return Err(e.into());
+                return Err(match write_manifest(&self.dir, m) {
+                    Ok(()) => e.into(),
+                    Err(me) => RecordingError::SinkAndManifest {
+                        sink: e,
+                        manifest: Box::new(me),
+                    },
+                });
             }
         };
         m.sampler.segments = report.segments;
+        m.sampler.writer_cpu_s = report.cpu_s;
         if self.compact {
             let c = crate::compact::compact_samples(&self.dir, &m.run_id, m.sources.len())?;
             match c.skipped {
@@ -294,6 +320,8 @@ impl Recording {
             dir: self.dir.clone(),
             manifest: self.manifest.clone(),
             sink: report,
+            epochs: self.epochs.len(),
+            elapsed_ns,
         })
     }
 }

@@ -70,6 +70,8 @@ pub struct SamplerOutcome {
     pub first_errors: Vec<String>,
     /// The writer went away (disk error): sampling stopped early.
     pub writer_lost: bool,
+    /// CPU time the sampling thread used, s (user + system).
+    pub cpu_s: Option<f64>,
 }
 
 /// A running sampler; [`SamplerHandle::stop`] ends it and flushes.
@@ -130,7 +132,11 @@ pub fn spawn(
     let (stop2, live2) = (stop.clone(), live.clone());
     let thread = std::thread::Builder::new()
         .name("trainwatt-sampler".into())
-        .spawn(move || sample_loop(&mut sources, clock, rate_hz, &tx, &stop2, &live2))?;
+        .spawn(move || {
+            let mut out = sample_loop(&mut sources, clock, rate_hz, &tx, &stop2, &live2);
+            out.cpu_s = crate::cputime::thread_cpu_s();
+            out
+        })?;
     Ok(SamplerHandle { stop, live, thread })
 }
 
@@ -171,7 +177,9 @@ fn sample_loop(
         .collect();
     let mut errored = vec![false; sources.len()];
     let mut out = SamplerOutcome::default();
-    let mut buf: Vec<SampleRow> = Vec::with_capacity(4096);
+    // Room for one send interval of rows, so the hot loop never reallocates.
+    let batch_rows = (rate_hz * SEND_EVERY.as_secs_f64()).ceil() as usize * sources.len().max(1);
+    let mut buf: Vec<SampleRow> = Vec::with_capacity(batch_rows);
     let origin = clock.now_ns();
     let mut last_send = Instant::now();
     let mut k: i64 = 0;
@@ -220,7 +228,7 @@ fn sample_loop(
         }
         update_live(live, &state, sum_w, now);
         if last_send.elapsed() >= SEND_EVERY && !buf.is_empty() {
-            match tx.try_send(std::mem::take(&mut buf)) {
+            match tx.try_send(std::mem::replace(&mut buf, Vec::with_capacity(batch_rows))) {
                 Ok(()) => last_send = Instant::now(),
                 Err(TrySendError::Full(b)) => buf = b,
                 Err(TrySendError::Disconnected(_)) => {

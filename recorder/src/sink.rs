@@ -37,13 +37,16 @@ pub struct SampleRow {
 /// Errors writing a run's Parquet files.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error("writing {path}: {source} (earlier segments are intact)")]
+    #[error(
+        "writing {path}: {source} (everything written before this file is intact; \
+         free space or choose another --out)"
+    )]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("encoding {path}: {source}")]
+    #[error("encoding {path}: {source} (everything written before this file is intact)")]
     Parquet {
         path: PathBuf,
         #[source]
@@ -153,6 +156,18 @@ fn write_batch(path: &Path, batch: RecordBatch, props: WriterProperties) -> Resu
     });
     match (io, parquet_err) {
         (Ok(()), _) => Ok(()),
+        // The encoder only passes on what the file said (e.g. "No space
+        // left on device"): report it as the I/O error it is.
+        (Err(_), Some(parquet::errors::ParquetError::External(e))) => match e.downcast() {
+            Ok(io) => Err(SinkError::Io {
+                path: path.to_path_buf(),
+                source: *io,
+            }),
+            Err(e) => Err(SinkError::Parquet {
+                path: path.to_path_buf(),
+                source: parquet::errors::ParquetError::External(e),
+            }),
+        },
         (Err(_), Some(source)) => Err(SinkError::Parquet {
             path: path.to_path_buf(),
             source,
@@ -207,6 +222,8 @@ pub struct SinkReport {
     pub segments: u64,
     pub rows: u64,
     pub bytes: u64,
+    /// CPU time the writer thread used, s (user + system).
+    pub cpu_s: Option<f64>,
 }
 
 /// The writer thread's loop: collect batches, close a segment every
@@ -255,5 +272,6 @@ pub fn run_writer(
         }
     }
     flush(&mut pending, &mut report)?;
+    report.cpu_s = crate::cputime::thread_cpu_s();
     Ok(report)
 }

@@ -120,6 +120,8 @@ fn sample_records_exact_fake_energy_at_the_rate() {
             "500",
             "--fake-sources",
             "gpu=200,cpu=50",
+            "--format",
+            "json",
             "--out",
         ])
         .arg(dir.path())
@@ -133,6 +135,23 @@ fn sample_records_exact_fake_energy_at_the_rate() {
     let runs = runs(dir.path());
     assert_eq!(runs.len(), 1);
     let m = Manifest::read(&runs[0].join("manifest.json")).unwrap();
+    // `--format json`: one object on stdout that agrees with the files.
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        j["run_dir"].as_str().map(PathBuf::from),
+        Some(runs[0].clone())
+    );
+    assert_eq!(j["status"], "complete");
+    assert_eq!(j["sampler"]["ticks"], m.sampler.ticks);
+    assert_eq!(j["sampler"]["missed_deadlines"], m.sampler.missed_deadlines);
+    assert_eq!(j["modelled"], false);
+    let duration_s = j["duration_s"].as_f64().unwrap();
+    assert!((1.4..10.0).contains(&duration_s), "{duration_s}");
+    // The recorder's own CPU time is measured and stored on every run.
+    let cpu_s = m.sampler.sampler_cpu_s.unwrap() + m.sampler.writer_cpu_s.unwrap();
+    assert!(cpu_s > 0.0 && cpu_s < duration_s, "{cpu_s}");
+    let frac = j["sampler"]["cpu_fraction_of_one_core"].as_f64().unwrap();
+    assert!((frac - cpu_s / duration_s).abs() < 1e-9, "{frac}");
     assert_eq!(m.status, RunStatus::Complete);
     assert_eq!(m.sampler.rate_hz, 500.0);
     assert_eq!(m.sources.len(), 2);
@@ -145,6 +164,7 @@ fn sample_records_exact_fake_energy_at_the_rate() {
     );
     assert!(!runs[0].join("samples.new").exists());
     let rows = samples(&runs[0]);
+    assert_eq!(j["samples"], rows.len());
     let gpu: Vec<_> = rows.iter().filter(|r| r.0 == "fake:gpu").collect();
     // 1.5 s at 500 Hz = 750 ticks; allow for start-up and a loaded machine.
     assert!((600..=760).contains(&gpu.len()), "{} gpu rows", gpu.len());
@@ -365,4 +385,100 @@ fn runs_in_the_same_second_never_share_a_folder() {
         assert!(st.status.success());
     }
     assert_eq!(runs(dir.path()).len(), 2);
+}
+
+/// A disk that fills up mid-run, for real: a 160 KiB tmpfs mounted in a
+/// private user and mount namespace (`unshare -rm`, no root needed), the
+/// recorder sampling into it until it is full, the run copied out before
+/// the namespace goes away. Skipped, with the reason, where unprivileged
+/// user namespaces are switched off.
+#[test]
+fn disk_full_is_a_clear_error_and_earlier_segments_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mnt, kept) = (dir.path().join("small"), dir.path().join("kept"));
+    std::fs::create_dir(&mnt).unwrap();
+    std::fs::create_dir(&kept).unwrap();
+    let probe = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs \"$1\"",
+            "sh",
+        ])
+        .arg(&mnt)
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        other => {
+            eprintln!(
+                "SKIPPED disk_full test: cannot mount a small tmpfs in a user namespace \
+                 (`unshare -rm`; unprivileged user namespaces are off here): {other:?}"
+            );
+            return;
+        }
+    }
+    let script = r#"
+mount -t tmpfs -o size=160k tmpfs "$1" || exit 99
+"$2" sample --duration 60s --rate 5000 --flush-interval 200ms \
+  --fake-sources gpu=200,cpu=50,dram=10 --format json --out "$1/archive" >"$3/stdout" 2>"$3/stderr"
+echo $? > "$3/rc"
+cp -a "$1/archive" "$3/archive"
+"#;
+    let started = Instant::now();
+    let st = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&mnt)
+        .arg(env!("CARGO_BIN_EXE_recorder"))
+        .arg(&kept)
+        .status()
+        .unwrap();
+    assert!(st.success(), "the namespace script failed: {st:?}");
+    let rc: i32 = std::fs::read_to_string(kept.join("rc"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let err = std::fs::read_to_string(kept.join("stderr")).unwrap();
+    assert_ne!(rc, 0, "a full disk must fail the command: {err}");
+    // It stopped when the disk filled, not when the 60 s were up.
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "ran {:?}: {err}",
+        started.elapsed()
+    );
+    // The error names the file that could not be written, the cause, and
+    // what is still there.
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("part-") && err.contains(".parquet"), "{err}");
+    assert!(
+        err.contains("everything written before this file is intact"),
+        "{err}"
+    );
+    // Everything that reached the disk reads, and nothing half-written is left.
+    let run = &runs(&kept.join("archive"))[0];
+    let names: Vec<String> = std::fs::read_dir(run.join("samples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| n.ends_with(".parquet")), "{names:?}");
+    assert!(
+        names.len() >= 2,
+        "the disk filled before any segment: {names:?}"
+    );
+    let rows = samples(run);
+    assert!(rows.len() >= 1000, "{} rows kept", rows.len());
+    // The manifest reads; it says `failed` with the reason, or, when the
+    // full disk refused the manifest as well, still `running` (and the
+    // error said so).
+    let m = Manifest::read(&run.join("manifest.json")).unwrap();
+    match m.status {
+        RunStatus::Failed => assert!(
+            m.error.as_deref().unwrap_or("").contains("No space left"),
+            "{:?}",
+            m.error
+        ),
+        RunStatus::Running => assert!(err.contains("manifest could not be updated"), "{err}"),
+        other => panic!("status {other:?} after a full disk: {err}"),
+    }
 }

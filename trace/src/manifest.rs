@@ -142,6 +142,13 @@ pub struct SamplerStats {
     /// The segments were rewritten into one file when the run finished.
     #[serde(default)]
     pub compacted: bool,
+    /// CPU time (user + system) the sampling thread used, s: the recorder's
+    /// own overhead, measured on every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampler_cpu_s: Option<f64>,
+    /// CPU time (user + system) the segment-writing thread used, s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_cpu_s: Option<f64>,
 }
 
 /// What ran while power was sampled.

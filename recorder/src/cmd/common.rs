@@ -118,6 +118,11 @@ pub struct RecordArgs {
     /// when the run ends.
     #[arg(long)]
     pub keep_segments: bool,
+    /// What to print on stdout when a run ends: `table` prints the run
+    /// folder; `json` one object per run (folder, status, samples, bytes,
+    /// missed deadlines, the recorder's own CPU time).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     #[command(flatten)]
     pub sources: SourceArgs,
 }

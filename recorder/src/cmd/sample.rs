@@ -1,6 +1,7 @@
 //! `recorder sample`: power only, for idle baselines or alongside anything.
 
 use super::common::{self, parse_duration, RecordArgs, Signals};
+use super::output;
 use anyhow::Result;
 use clap::Args;
 use std::process::ExitCode;
@@ -39,17 +40,27 @@ pub fn run(args: &SampleArgs) -> Result<ExitCode> {
         if args.duration.is_some_and(|d| started.elapsed() >= d) {
             break RunStatus::Complete;
         }
+        // A segment could not be written (disk full, folder gone): stop
+        // now; `finish` reports why and what stayed intact.
+        if rec.writer_failed() {
+            break RunStatus::Failed;
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
     let summary = rec.finish(status, None)?;
+    let sampler = &summary.manifest.sampler;
+    let cpu_s = sampler.sampler_cpu_s.unwrap_or(0.0) + sampler.writer_cpu_s.unwrap_or(0.0);
     eprintln!(
-        "recorder: {} samples in {} segments ({} bytes), {} missed deadlines; status {:?}",
+        "recorder: {} samples in {} segments ({} bytes), {} missed deadlines of {} ticks, \
+         sampler and writer threads {:.2} % of one core; status {:?}",
         summary.sink.rows,
         summary.sink.segments,
         summary.sink.bytes,
-        summary.manifest.sampler.missed_deadlines,
+        sampler.missed_deadlines,
+        sampler.ticks,
+        100.0 * cpu_s / (summary.elapsed_ns as f64 * 1e-9).max(1e-9),
         summary.manifest.status
     );
-    println!("{}", summary.dir.display());
+    output::print_run(args.record.format, &summary)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,8 @@
 //! interrupted, failed or killed ones are redone in a *new* folder (the old
 //! one stays, as recorded). The plan is printed before anything starts.
 
-use super::common::{RecordArgs, Signals};
+use super::common::{Format, RecordArgs, Signals};
+use super::output;
 use super::train::{record_training, RunPlan};
 use crate::train::Study;
 use anyhow::{Context, Result};
@@ -92,8 +93,19 @@ pub fn run(args: &StudyArgs) -> Result<ExitCode> {
         args.record.out.display()
     );
     if args.dry_run {
-        for s in &todo {
-            println!("{}", s.id);
+        match args.record.format {
+            Format::Table => todo.iter().for_each(|s| println!("{}", s.id)),
+            Format::Json => println!(
+                "{}",
+                serde_json::json!({
+                    "study": study.name,
+                    "runs": specs.len(),
+                    "skipped": skip,
+                    "redo": redo,
+                    "new": new,
+                    "todo": todo.iter().map(|s| &s.id).collect::<Vec<_>>(),
+                })
+            ),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -138,6 +150,10 @@ pub fn run(args: &StudyArgs) -> Result<ExitCode> {
             bar.println(line);
         };
         bar.inc(1);
+        // One JSON object per finished run and line (JSON Lines), as it ends.
+        if args.record.format == Format::Json {
+            output::print_run(Format::Json, &done)?;
+        }
         if done.manifest.status != RunStatus::Complete {
             bar.abandon_with_message("interrupted; run the same command again to resume");
             return Ok(ExitCode::from(130));

@@ -9,6 +9,7 @@
 //! differ only when E(i) lies within one sample period's energy of the bound.
 
 use super::common::{self, RecordArgs, Signals};
+use super::output;
 use crate::recording::RunSummary;
 use crate::sampler::LiveTotals;
 use crate::train::{self, Arch, DatasetKind, DeviceChoice, KlDirection, Protocol, TrainConfig};
@@ -170,7 +171,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         quiet: false,
     };
     let done = record_training(&cfg, &plan, &signals)?;
-    println!("{}", done.dir.display());
+    output::print_run(args.record.format, &done)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,7 @@
 //! in the verbatim file; they never become epoch rows.
 
 use super::common::{self, RecordArgs, Signals};
+use super::output;
 use crate::recording::Recording;
 use crate::sampler::Clock;
 use anyhow::{bail, Context, Result};
@@ -115,6 +116,10 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     };
     let mut prev_end = clock.now_ns();
     let mut forwarded: Option<i32> = None;
+    // A recording failure (disk full, folder gone) never abandons the
+    // child: it is reported at once, the training goes on, and the run ends
+    // `failed` with the first reason.
+    let mut record_error: Option<String> = None;
     let exit = loop {
         if let Some(sig) = signals.received() {
             signals.clear();
@@ -125,13 +130,20 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
                 }
             }
         }
-        ingest(&mut tail, &mut rec, clock, &mut prev_end)?;
+        if let Err(e) = ingest(&mut tail, &mut rec, clock, &mut prev_end) {
+            note_failure(&mut record_error, format!("{e:#}"));
+        }
+        if rec.writer_failed() {
+            note_failure(&mut record_error, "writing power samples failed".into());
+        }
         if let Some(status) = child.try_wait().context("waiting for the child")? {
             break status;
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    ingest(&mut tail, &mut rec, clock, &mut prev_end)?;
+    if let Err(e) = ingest(&mut tail, &mut rec, clock, &mut prev_end) {
+        note_failure(&mut record_error, format!("{e:#}"));
+    }
     if !tail.partial.is_empty() {
         let text = String::from_utf8_lossy(&tail.partial).to_string();
         warn(
@@ -148,6 +160,7 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| 128 + exit.signal().unwrap_or(0));
     rec.manifest_mut().workload.exit_code = Some(code);
     let (status, error) = match (forwarded, exit.success()) {
+        _ if record_error.is_some() => (RunStatus::Failed, record_error.clone()),
         (Some(sig), _) => (
             RunStatus::Interrupted,
             Some(format!("signal {sig} forwarded to the child")),
@@ -164,8 +177,24 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
         "recorder: child exited with {code}; {epochs} epochs, {} samples, status {:?}",
         summary.sink.rows, summary.manifest.status
     );
-    println!("{}", summary.dir.display());
+    output::print_run(args.record.format, &summary)?;
+    if let Some(why) = record_error {
+        bail!(
+            "recording failed: {why} (the command exited with {code}; {})",
+            summary.dir.display()
+        );
+    }
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+/// Keeps the first recording failure and reports it at once.
+fn note_failure(record_error: &mut Option<String>, what: String) {
+    if record_error.is_none() {
+        eprintln!(
+            "recorder: error: {what}; the command keeps running, this run will be marked failed"
+        );
+        *record_error = Some(what);
+    }
 }
 
 fn warn(rec: &mut Recording, msg: String) {
