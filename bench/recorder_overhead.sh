@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 eval "$(scripts/setup.sh --print-env)"
 DURATION="${DURATION:-20}"
 RATE="${RATE:-1000}"
-cargo build --release -p trainwatt-recorder --no-default-features >&2
+cargo build --release -p trainwatt-recorder --no-default-features --bin recorder --example tick_floor >&2
 BIN="$CARGO_TARGET_DIR/release/recorder"
+FLOOR="$CARGO_TARGET_DIR/release/examples/tick_floor"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 pc="$work/powercap"
 mk() { mkdir -p "$pc/$1"; echo "$2" > "$pc/$1/name"; echo "$3" > "$pc/$1/energy_uj"; echo 262143328850 > "$pc/$1/max_energy_range_uj"; }
@@ -29,9 +30,12 @@ trap 'kill $bump 2>/dev/null; rm -rf "$work"' EXIT
   --powercap-root "$pc" --no-nvml --out "$work/archive" > "$work/run" 2> "$work/log"
 run="$(cat "$work/run")"
 read -r user sys wall < "$work/time"
-python3 - "$run" "$user" "$sys" "$wall" "$RATE" "$work/log" <<'PY'
+# The floor: a thread that only wakes on the same schedule, same duration.
+"$FLOOR" "$DURATION" "$RATE" > "$work/floor"
+python3 - "$run" "$user" "$sys" "$wall" "$RATE" "$work/log" "$work/floor" <<'PY'
 import json, os, sys, glob
 run, user, sys_, wall, rate = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+floor = json.load(open(sys.argv[7]))
 m = json.load(open(os.path.join(run, "manifest.json")))
 seg = glob.glob(os.path.join(run, "samples", "*.parquet"))
 size = sum(os.path.getsize(f) for f in seg)
@@ -45,10 +49,19 @@ log = open(sys.argv[6]).read()
 mm = re.search(r"(\d+) samples in (\d+) segments", log)
 rows = int(mm.group(1)) if mm else None
 cpu = user + sys_
+dur = ticks / rate
+samp, writ = s.get("sampler_cpu_s"), s.get("writer_cpu_s")
+pct = lambda x, d: 100 * x / d
 print(f"machine: {os.uname().nodename} ({os.cpu_count()} cores), {os.uname().release}")
 print(f"sources: {', '.join(srcs)}")
 print(f"sampled {s['rate_hz']:.0f} Hz for {wall:.1f} s wall: {ticks} ticks, {s['missed_deadlines']} missed deadlines ({100*s['missed_deadlines']/max(ticks,1):.3f} %)")
-print(f"CPU time: {cpu:.2f} s = {100*cpu/wall:.2f} % of one core (user {user:.2f} s, sys {sys_:.2f} s)")
+print(f"floor (a thread that only sleeps on the same schedule, examples/tick_floor): "
+      f"{pct(floor['cpu_s'], floor['wall_s']):.2f} % of one core, "
+      f"{floor['missed_deadlines']} missed of {floor['ticks']} ({100*floor['missed_deadlines']/max(floor['ticks'],1):.3f} %)")
+if samp is not None and writ is not None:
+    print(f"sampler thread: {pct(samp, dur):.2f} % of one core ({pct(samp, dur) - pct(floor['cpu_s'], floor['wall_s']):+.2f} points over the floor); "
+          f"writer thread: {pct(writ, dur):.2f} %; both: {pct(samp + writ, dur):.2f} %")
+print(f"whole process (start-up, host facts, compaction included): {cpu:.2f} s = {100*cpu/wall:.2f} % of one core (user {user:.2f} s, sys {sys_:.2f} s)")
 print(f"disk: {size} bytes in {len(seg)} segments")
 if rows:
     print(f"rows: {rows}; {size/rows:.2f} bytes per sample row (one source, one tick)")

@@ -117,8 +117,15 @@ pub fn compact_samples(
     let out_path = staging.join("part-000000.parquet");
     let out = File::create(&out_path).map_err(io_err(&out_path))?;
     let schema = crate::sink::samples_schema();
-    let mut writer = ArrowWriter::try_new(out, schema, Some(crate::sink::samples_props(run_id)))
-        .map_err(pq_err(&out_path))?;
+    let mut writer = ArrowWriter::try_new(
+        out,
+        schema,
+        Some(crate::sink::samples_props(
+            run_id,
+            parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()),
+        )),
+    )
+    .map_err(pq_err(&out_path))?;
     let mut rows_in = 0u64;
     for source in 0..n_sources {
         for seg in &segments {

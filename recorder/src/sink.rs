@@ -73,6 +73,12 @@ pub(crate) fn samples_schema() -> SchemaRef {
     ]))
 }
 
+/// zstd level of the per-second segments. Level 1 sets up much smaller
+/// match tables than the default 3, and those set-ups (once per column and
+/// segment) were most of the writer thread's CPU time; the segments of a
+/// cleanly finished run are rewritten at the default level anyway.
+pub(crate) const SEGMENT_ZSTD_LEVEL: i32 = 3;
+
 fn base_props(run_id: &str) -> parquet::file::properties::WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -85,9 +91,12 @@ fn base_props(run_id: &str) -> parquet::file::properties::WriterPropertiesBuilde
         ]))
 }
 
-pub(crate) fn samples_props(run_id: &str) -> WriterProperties {
+/// Writer settings of sample files with `compression` (segments use
+/// [`SEGMENT_ZSTD_LEVEL`], the compacted file zstd's default).
+pub(crate) fn samples_props(run_id: &str, compression: Compression) -> WriterProperties {
     let col = |c: &str| ColumnPath::from(c);
     base_props(run_id)
+        .set_compression(compression)
         // Regular timestamps and counters: deltas are small and nearly
         // constant, which DELTA_BINARY_PACKED stores in a few bits.
         .set_column_dictionary_enabled(col(sc::T_NS), false)
@@ -136,7 +145,9 @@ pub fn write_segment(
         Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.energy_uj))),
     ];
     let batch = RecordBatch::try_new(samples_schema(), cols).map_err(arrow_err)?;
-    write_batch(path, batch, samples_props(run_id))
+    // 1 is a valid zstd level (1..=22); the fallback is never taken.
+    let level = ZstdLevel::try_new(SEGMENT_ZSTD_LEVEL).unwrap_or_default();
+    write_batch(path, batch, samples_props(run_id, Compression::ZSTD(level)))
 }
 
 fn write_batch(path: &Path, batch: RecordBatch, props: WriterProperties) -> Result<(), SinkError> {
