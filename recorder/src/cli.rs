@@ -46,10 +46,25 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "recorder: error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "recorder: error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each once: a cause whose text an outer message
+/// already quotes (many errors here say "writing X: {cause} (hint)") is not
+/// repeated at the end.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -57,4 +72,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_printed_once() {
+        let io = std::io::Error::other("No space left on device");
+        let e = anyhow::Error::new(io)
+            .context("writing part-1.parquet: No space left on device (earlier files intact)")
+            .context("recording failed");
+        assert_eq!(
+            error_text(&e),
+            "recording failed: writing part-1.parquet: No space left on device (earlier files intact)"
+        );
+        let e = anyhow::Error::new(std::io::Error::other("denied")).context("opening x");
+        assert_eq!(error_text(&e), "opening x: denied");
+    }
 }

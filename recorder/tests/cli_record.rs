@@ -387,15 +387,13 @@ fn runs_in_the_same_second_never_share_a_folder() {
     assert_eq!(runs(dir.path()).len(), 2);
 }
 
-/// A disk that fills up mid-run, for real: a 160 KiB tmpfs mounted in a
-/// private user and mount namespace (`unshare -rm`, no root needed), the
-/// recorder sampling into it until it is full, the run copied out before
-/// the namespace goes away. Skipped, with the reason, where unprivileged
-/// user namespaces are switched off.
-#[test]
-fn disk_full_is_a_clear_error_and_earlier_segments_stay_readable() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mnt, kept) = (dir.path().join("small"), dir.path().join("kept"));
+/// Runs `script` (sh; `$1` the mount point, `$2` the recorder, `$3` a
+/// folder that outlives the namespace) after mounting a tmpfs of `size` at
+/// `$1` in a private user and mount namespace (`unshare -rm`, no root
+/// needed): a disk that really fills up. Returns the kept folder, or `None`
+/// (after saying why) where unprivileged user namespaces are switched off.
+fn in_small_tmpfs(dir: &Path, size: &str, script: &str) -> Option<PathBuf> {
+    let (mnt, kept) = (dir.join("small"), dir.join("kept"));
     std::fs::create_dir(&mnt).unwrap();
     std::fs::create_dir(&kept).unwrap();
     let probe = Command::new("unshare")
@@ -412,33 +410,48 @@ fn disk_full_is_a_clear_error_and_earlier_segments_stay_readable() {
         Ok(o) if o.status.success() => {}
         other => {
             eprintln!(
-                "SKIPPED disk_full test: cannot mount a small tmpfs in a user namespace \
+                "SKIPPED disk-full test: cannot mount a small tmpfs in a user namespace \
                  (`unshare -rm`; unprivileged user namespaces are off here): {other:?}"
             );
-            return;
+            return None;
         }
     }
-    let script = r#"
-mount -t tmpfs -o size=160k tmpfs "$1" || exit 99
-"$2" sample --duration 60s --rate 5000 --flush-interval 200ms \
-  --fake-sources gpu=200,cpu=50,dram=10 --format json --out "$1/archive" >"$3/stdout" 2>"$3/stderr"
-echo $? > "$3/rc"
-cp -a "$1/archive" "$3/archive"
-"#;
-    let started = Instant::now();
+    let full = format!("mount -t tmpfs -o size={size} tmpfs \"$1\" || exit 99\n{script}");
     let st = Command::new("unshare")
-        .args(["-rm", "sh", "-c", script, "sh"])
+        .args(["-rm", "sh", "-c", &full, "sh"])
         .arg(&mnt)
         .arg(env!("CARGO_BIN_EXE_recorder"))
         .arg(&kept)
         .status()
         .unwrap();
     assert!(st.success(), "the namespace script failed: {st:?}");
-    let rc: i32 = std::fs::read_to_string(kept.join("rc"))
+    Some(kept)
+}
+
+fn exit_code(kept: &Path) -> i32 {
+    std::fs::read_to_string(kept.join("rc"))
         .unwrap()
         .trim()
         .parse()
-        .unwrap();
+        .unwrap()
+}
+
+/// `sample` into a 128 KiB tmpfs until it is full; the run is copied out
+/// before the namespace goes away.
+#[test]
+fn disk_full_is_a_clear_error_and_earlier_segments_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+"$2" sample --duration 60s --rate 2000 --flush-interval 200ms \
+  --fake-sources gpu=200,cpu=50,dram=10 --format json --out "$1/archive" >"$3/stdout" 2>"$3/stderr"
+echo $? > "$3/rc"
+cp -a "$1/archive" "$3/archive"
+"#;
+    let started = Instant::now();
+    let Some(kept) = in_small_tmpfs(dir.path(), "128k", script) else {
+        return;
+    };
+    let rc = exit_code(&kept);
     let err = std::fs::read_to_string(kept.join("stderr")).unwrap();
     assert_ne!(rc, 0, "a full disk must fail the command: {err}");
     // It stopped when the disk filled, not when the 60 s were up.
@@ -481,4 +494,33 @@ cp -a "$1/archive" "$3/archive"
         RunStatus::Running => assert!(err.contains("manifest could not be updated"), "{err}"),
         other => panic!("status {other:?} after a full disk: {err}"),
     }
+}
+
+/// `wrap` on a disk that fills up: the training command is not abandoned
+/// (it runs to its end and its epochs keep arriving), the failure is
+/// reported at once, the run is marked failed and the recorder exits 1.
+#[test]
+fn wrap_on_a_full_disk_lets_the_command_finish_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+"$2" wrap --rate 2000 --flush-interval 200ms --fake-sources gpu=200,cpu=50,dram=10 \
+  --out "$1/archive" -- sh -c '
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+      sleep 0.5; echo "{\"epoch\":$i,\"test_acc\":0.5}" >> "$TRAINWATT_EPOCH_LOG" 2>/dev/null
+    done
+    touch "$0/child-finished"' "$3" >"$3/stdout" 2>"$3/stderr"
+echo $? > "$3/rc"
+"#;
+    let Some(kept) = in_small_tmpfs(dir.path(), "128k", script) else {
+        return;
+    };
+    let err = std::fs::read_to_string(kept.join("stderr")).unwrap();
+    assert!(
+        kept.join("child-finished").exists(),
+        "the training command was cut short: {err}"
+    );
+    assert_eq!(exit_code(&kept), 1, "{err}");
+    assert!(err.contains("the command keeps running"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("recording failed"), "{err}");
 }

@@ -172,7 +172,9 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
         ),
     };
     let epochs = rec.epochs().len();
-    let summary = rec.finish(status, error)?;
+    let summary = rec
+        .finish(status, error)
+        .with_context(|| format!("recording failed (the command exited with {code})"))?;
     eprintln!(
         "recorder: child exited with {code}; {epochs} epochs, {} samples, status {:?}",
         summary.sink.rows, summary.manifest.status
