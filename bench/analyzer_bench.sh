@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Analyzer throughput benchmark (issue 4 §6): a synthetic archive of RUNS runs
-# x EPOCHS epochs at RATE_HZ with 3 counter sources, then, each in a fresh
+# x EPOCHS epochs at RATE_HZ with 3 counter sources, written by the
+# recorder's own writer (recorder/examples/bench_archive.rs: per-second
+# segments, then the compaction a clean finish does), then, each in a fresh
 # process (page cache dropped first where the kernel lets us):
 #   - `analyzer efficiency --paper-criteria` end to end, when the binary has
 #     that command;
@@ -16,7 +18,8 @@
 #   BENCH_RUNS (10)  BENCH_EPOCHS (100)  BENCH_EPOCH_S (3.34)  BENCH_RATE_HZ (1000)
 #   BENCH_DIR (cache folder)  BENCH_THREADS (all cores, for DuckDB)
 #   BENCH_DUCKDB_MEMORY (8GB: DuckDB spills beyond)  BENCH_DUCKDB_TIMEOUT (1800 s)
-#   BENCH_SEGMENT_S (1: the recorder's flush interval; larger = compacted)
+#   BENCH_KEEP_SEGMENTS=1 (leave the per-second segments, as a killed run
+#     does; default: compacted, as every cleanly finished run is)
 #   BENCH_SKIP_DUCKDB=1 (time ours only)
 # Full size: BENCH_RUNS=100 bench/analyzer_bench.sh
 set -euo pipefail
@@ -27,9 +30,12 @@ EPOCHS="${BENCH_EPOCHS:-100}"
 EPOCH_S="${BENCH_EPOCH_S:-3.34}"
 RATE="${BENCH_RATE_HZ:-1000}"
 CACHE="${TRAINWATT_CACHE:-$HOME/.cache/trainwatt}"
-SEGMENT_S="${BENCH_SEGMENT_S:-1}"
-export BENCH_SEGMENT_S="$SEGMENT_S"
-DIR="${BENCH_DIR:-$CACHE/bench/archive-r$RUNS-e$EPOCHS-s$EPOCH_S-hz$RATE$([ "$SEGMENT_S" = 1 ] || echo "-seg$SEGMENT_S")}"
+if [ "${BENCH_KEEP_SEGMENTS:-0}" = 1 ]; then
+  LAYOUT="1 s segments (a killed run's layout)"; GEN_FLAGS=(--keep-segments); SUFFIX=-segments
+else
+  LAYOUT="compacted (a finished run's layout)"; GEN_FLAGS=(); SUFFIX=
+fi
+DIR="${BENCH_DIR:-$CACHE/bench/recorder-r$RUNS-e$EPOCHS-s$EPOCH_S-hz$RATE$SUFFIX}"
 export TRAINWATT_NO_TORCH=1
 eval "$(scripts/setup.sh --print-env)"
 PY="${TRAINWATT_PYTHON:-$CACHE/venv/bin/python}"
@@ -42,9 +48,11 @@ if ! "$PY" -c 'import duckdb, pyarrow, numpy' 2>/dev/null; then
 fi
 
 if [ ! -f "$DIR/SAMPLES" ]; then
-  log "generating $DIR"
+  log "generating $DIR with the recorder's writer"
   rm -rf "$DIR"
-  "$PY" bench/analyzer_gen.py "$DIR" "$RUNS" "$EPOCHS" "$EPOCH_S" "$RATE" >&2
+  cargo build --release --quiet -p trainwatt-recorder --no-default-features --example bench_archive
+  "$CARGO_TARGET_DIR/release/examples/bench_archive" "$DIR" "$RUNS" "$EPOCHS" "$EPOCH_S" "$RATE" \
+    "${GEN_FLAGS[@]}" >&2
 fi
 SAMPLES="$(cat "$DIR/SAMPLES")"
 BYTES="$(du -sb "$DIR" | cut -f1)"
@@ -83,7 +91,7 @@ run() {
 }
 
 echo "archive: $DIR"
-echo "  $RUNS runs x $EPOCHS epochs x ${EPOCH_S}s at ${RATE} Hz, 3 sources, ${SEGMENT_S} s segments: $SAMPLES samples, $((BYTES / 1048576)) MiB on disk, $(nproc) cores"
+echo "  $RUNS runs x $EPOCHS epochs x ${EPOCH_S}s at ${RATE} Hz, 3 sources, $LAYOUT: $SAMPLES samples, $((BYTES / 1048576)) MiB on disk, $(nproc) cores"
 
 if "$BIN/analyzer" efficiency --help >/dev/null 2>&1; then
   run "analyzer efficiency" "$BIN/analyzer" efficiency --paper-criteria "$DIR"

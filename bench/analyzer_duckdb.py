@@ -78,6 +78,12 @@ def main():
     con = duckdb.connect()
     # Keep a full-size run from taking the machine's memory; DuckDB spills.
     con.execute(f"SET memory_limit = '{os.environ.get('BENCH_DUCKDB_MEMORY', '8GB')}'")
+    # Spill outside the repository (the default `.tmp` in the working folder
+    # filled this machine's disk once at full size).
+    spill = os.environ.get(
+        "BENCH_DUCKDB_TMP", os.path.expanduser("~/.cache/trainwatt/duckdb-tmp")
+    )
+    con.execute(f"SET temp_directory = '{spill}'")
     if len(sys.argv) > 2 and sys.argv[2] != "--show":
         con.execute(f"SET threads = {int(sys.argv[2])}")
     t0 = time.perf_counter()

@@ -13,11 +13,10 @@
 use super::epochs::{read_epochs, EpochRow};
 use super::fold::{ProblemKind, RunFold, SampleProblem, MAX_PLAUSIBLE_W};
 use super::problem::{summarize, Problem, SHOWN};
-use super::scan::{locate, scan_run, segment_rows, segment_starts};
+use super::scan::{locate, scan_run, segment_starts};
 use super::Resolved;
 use crate::model::{EnergyMode, EpochEnergy, RunData};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
 use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
 
@@ -124,33 +123,23 @@ fn fold_samples(
     warnings: &mut Vec<String>,
 ) -> Result<(RunFold, Vec<PathBuf>), String> {
     loop {
-        let fold = Arc::new(Mutex::new(RunFold::new(bounds.clone(), gap_ns, counters)));
-        let Err(err) = scan_run(&files, ids, counters, &fold) else {
-            let mut guard = fold.lock().unwrap_or_else(PoisonError::into_inner);
-            let done = std::mem::replace(&mut *guard, RunFold::new(Vec::new(), &[], false));
-            return Ok((done, files));
+        let mut fold = RunFold::new(bounds.clone(), gap_ns, counters);
+        let Err(err) = scan_run(&files, ids, counters, &mut fold) else {
+            return Ok((fold, files));
         };
-        // Name the file: polars' error may not.
-        let bad = files
-            .iter()
-            .enumerate()
-            .find_map(|(i, f)| segment_rows(f).err().map(|e| (i, e)));
-        match bad {
-            Some((i, e)) if i + 1 == files.len() && manifest.status != RunStatus::Complete => {
-                warnings.push(format!(
-                    "{}: unreadable, ignored (the recorder probably stopped while writing it): {e}",
-                    files[i].display()
-                ));
-                files.pop();
-                if files.is_empty() {
-                    return Err("no readable sample segment".into());
-                }
+        let i = err.file;
+        if i + 1 == files.len() && manifest.status != RunStatus::Complete {
+            warnings.push(format!(
+                "{}: unreadable, ignored (the recorder probably stopped while writing it): {}",
+                files[i].display(),
+                err.message
+            ));
+            files.pop();
+            if files.is_empty() {
+                return Err("no readable sample segment".into());
             }
-            Some((i, e)) => return Err(format!("{}: {e}", files[i].display())),
-            None => {
-                let dir = files[0].parent().unwrap_or(Path::new("?"));
-                return Err(format!("{}: {err}", dir.display()));
-            }
+        } else {
+            return Err(format!("{}: {}", files[i].display(), err.message));
         }
     }
 }

@@ -1,55 +1,38 @@
-//! The lazy polars scan of one sample segment, streamed batch by batch into
-//! a [`RunFold`].
+//! Reading a run's samples into a [`RunFold`], file by file and batch by
+//! batch, plus the lazy polars scan of the same files that the figures use.
 //!
 //! Why this shape: the per-epoch reduction needs each source's samples in
 //! time order (a trapezoid joins neighbours, a counter is read between two
 //! neighbours), which SQL-style group-bys do not give without a sort or a
 //! window over the whole run. The recorder already writes rows in time
-//! order, so polars does what it is good at (read only the needed columns,
-//! decode in parallel, keep only the selected sources, number the rows) and
-//! hands ordered batches to a small Rust fold through `sink_batches` on the
-//! streaming engine. Memory is one batch plus the fold's per-epoch sums,
-//! however long the run or big the archive.
+//! order, so the reader only has to decode the needed columns and hand
+//! ordered batches to a small Rust fold. Memory is one batch plus the fold's
+//! per-epoch sums, however long the run or big the archive.
 //!
-//! The `source` column is matched against the selected ids in polars, so it
-//! can be stored as a dictionary (the recorder's choice), a categorical or a
-//! plain string; it becomes a small integer index before it reaches Rust.
-//! Columns the scan does not name are never read, and a segment with
-//! columns the first one lacks is accepted, so files from a newer minor
-//! version load unchanged.
+//! The hot path reads with the `parquet` crate's Arrow reader rather than
+//! polars (a deviation from "polars for analysis", measured): polars turns
+//! the dictionary-encoded `source` column into a categorical by hashing the
+//! string of every row (a quarter of its time in a profile), and decodes the
+//! delta-packed integers through a generic path; the Arrow reader keeps the
+//! dictionary's small integer keys, so a source becomes an index with one
+//! lookup per batch. `bench/analyzer_bench.sh` prints both sides.
 //!
-//! Throughput is set by the segment size more than by anything here: with
-//! the recorder's 1 s segments (3 000 rows) polars spends most of its time
-//! per file (footer, one zstd context per page, scheduling), about 8 M
-//! samples/s on 2 cores; with 60 s segments the same archive reads at about
-//! 26 M samples/s (bench/analyzer_bench.sh).
+//! The `source` column may be stored as a dictionary (the recorder's choice)
+//! or a plain string; integer and float columns may be any width (they are
+//! cast). Columns the reader does not name are never decoded, and a file
+//! with extra columns is accepted, so files from a newer minor version load
+//! unchanged.
 
 use super::fold::RunFold;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType as ArrowType, Float64Type, Int32Type, Int64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 use trainwatt_trace::schema::samples;
-
-const ROW: &str = "__row";
-const SRC: &str = "__src";
-
-/// Builds the expression mapping `source` to its index in `ids` (null when
-/// not selected).
-fn source_index(ids: &[String]) -> Expr {
-    let is = |k: usize| col(samples::SOURCE).eq(lit(ids[k].as_str()));
-    let null = lit(NULL).cast(DataType::Int32);
-    match ids.len() {
-        0 => null,
-        1 => when(is(0)).then(lit(0i32)).otherwise(null),
-        _ => {
-            let mut chain = when(is(0)).then(lit(0i32)).when(is(1)).then(lit(1i32));
-            for k in 2..ids.len() {
-                chain = chain.when(is(k)).then(lit(k as i32));
-            }
-            chain.otherwise(null)
-        }
-    }
-}
 
 /// All of a run's segment files as one lazy frame, tolerant of what a newer
 /// minor version may add or widen.
@@ -80,96 +63,154 @@ pub(crate) fn scan_segments(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
     )
 }
 
-/// The lazy query over a run's segments taken end to end: the needed
-/// columns, selected sources only, with the row number over all of them.
-fn run_query(files: &[PathBuf], ids: &[String], counters: bool) -> PolarsResult<LazyFrame> {
-    let mut cols = vec![
-        col(ROW),
-        col(samples::T_NS).strict_cast(DataType::Int64),
-        source_index(ids).alias(SRC),
-        col(samples::POWER_W).strict_cast(DataType::Float64),
-    ];
-    if counters {
-        cols.push(col(samples::ENERGY_UJ).strict_cast(DataType::Int64));
-    }
-    Ok(scan_segments(files)?
-        .with_row_index(ROW, Some(0))
-        .select(cols)
-        .filter(col(SRC).is_not_null()))
-}
+/// Rows per decoded batch: large enough that per-batch work (the source
+/// lookup, casts) vanishes, small enough to stay in cache.
+const BATCH_ROWS: usize = 64 * 1024;
 
-/// Feeds one batch to the fold, row by row in order.
-fn fold_batch(df: &DataFrame, counters: bool, fold: &mut RunFold) -> PolarsResult<()> {
-    let rows = df.column(ROW)?.idx()?.rechunk();
-    let t = df.column(samples::T_NS)?.i64()?.rechunk();
-    let src = df.column(SRC)?.i32()?.rechunk();
-    let p = df.column(samples::POWER_W)?.f64()?.rechunk();
-    let e = if counters {
-        Some(df.column(samples::ENERGY_UJ)?.i64()?.rechunk())
-    } else {
-        None
-    };
-    // Fast path: one chunk and no nulls anywhere (the common case).
-    let e_slice = match &e {
-        Some(e) => e.cont_slice().ok().map(Some),
-        None => Some(None),
-    };
-    if let (Ok(rows), Ok(t), Ok(src), Ok(p), Some(e)) = (
-        rows.cont_slice(),
-        t.cont_slice(),
-        src.cont_slice(),
-        p.cont_slice(),
-        e_slice,
-    ) {
-        for i in 0..rows.len().min(t.len()).min(src.len()).min(p.len()) {
-            let Ok(s) = usize::try_from(src[i]) else {
-                continue;
-            };
-            let e = e.and_then(|e| e.get(i).copied());
-            fold.push(u64::from(rows[i]), s, Some(t[i]), Some(p[i]), e);
-        }
-        return Ok(());
-    }
-    let mut e_iter = e.as_ref().map(|e| e.iter());
-    for (((row, t), s), p) in rows.iter().zip(t.iter()).zip(src.iter()).zip(p.iter()) {
-        let e = e_iter.as_mut().and_then(|it| it.next()).flatten();
-        let (Some(row), Some(s)) = (row, s) else {
-            continue;
-        };
-        let Ok(s) = usize::try_from(s) else {
-            continue;
-        };
-        fold.push(u64::from(row), s, t, p, e);
-    }
-    Ok(())
+/// Why a sample file could not be read.
+#[derive(Debug)]
+pub(crate) struct ScanError {
+    /// Index of the file in the list given to [`scan_run`].
+    pub file: usize,
+    pub message: String,
 }
 
 /// Streams a run's segment files, in order, into `fold`. `ids` are the
 /// selected source ids in the fold's order; `counters` says whether
-/// `energy_uj` is read.
+/// `energy_uj` is read. Rows of other sources are skipped; rows are
+/// numbered over the files taken end to end (for problem reports).
 pub(crate) fn scan_run(
     files: &[PathBuf],
     ids: &[String],
     counters: bool,
-    fold: &Arc<Mutex<RunFold>>,
-) -> PolarsResult<()> {
-    let sink = Arc::clone(fold);
-    let callback = PlanCallback::new(move |df: DataFrame| {
-        let mut fold = sink.lock().unwrap_or_else(PoisonError::into_inner);
-        fold_batch(&df, counters, &mut fold)?;
-        Ok(false)
-    });
-    run_query(files, ids, counters)?
-        .sink_batches(callback, true, None)?
-        .collect_with_engine(Engine::Streaming)?;
+    fold: &mut RunFold,
+) -> Result<(), ScanError> {
+    let mut row0 = 0u64;
+    for (i, path) in files.iter().enumerate() {
+        let err = |message: String| ScanError { file: i, message };
+        row0 = scan_file(path, ids, counters, fold, row0).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// One file into the fold; returns the row number after its last row.
+fn scan_file(
+    path: &Path,
+    ids: &[String],
+    counters: bool,
+    fold: &mut RunFold,
+    mut row: u64,
+) -> Result<u64, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+    let mut wanted = vec![samples::T_NS, samples::SOURCE, samples::POWER_W];
+    if counters {
+        wanted.push(samples::ENERGY_UJ);
+    }
+    let have = builder.schema().clone();
+    for name in &wanted {
+        if have.field_with_name(name).is_err() {
+            return Err(format!("column `{name}` is missing"));
+        }
+    }
+    let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| e.to_string())?;
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        fold_batch(&batch, ids, counters, fold, row)?;
+        row += batch.num_rows() as u64;
+    }
+    Ok(row)
+}
+
+/// Column `name` of `batch` cast to `to`.
+fn column_as(batch: &RecordBatch, name: &str, to: &ArrowType) -> Result<ArrayRef, String> {
+    let c = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("column `{name}` is missing"))?;
+    if c.data_type() == to {
+        return Ok(c.clone());
+    }
+    cast(c, to).map_err(|e| format!("column `{name}` ({}): {e}", c.data_type()))
+}
+
+/// Feeds one batch to the fold, row by row in order.
+fn fold_batch(
+    batch: &RecordBatch,
+    ids: &[String],
+    counters: bool,
+    fold: &mut RunFold,
+    row0: u64,
+) -> Result<(), String> {
+    let t = column_as(batch, samples::T_NS, &ArrowType::Int64)?;
+    let t = t.as_primitive::<Int64Type>();
+    let p = column_as(batch, samples::POWER_W, &ArrowType::Float64)?;
+    let p = p.as_primitive::<Float64Type>();
+    let e = if counters {
+        Some(column_as(batch, samples::ENERGY_UJ, &ArrowType::Int64)?)
+    } else {
+        None
+    };
+    let e = e.as_ref().map(|e| e.as_primitive::<Int64Type>());
+    let dict_type = ArrowType::Dictionary(Box::new(ArrowType::Int32), Box::new(ArrowType::Utf8));
+    let src = column_as(batch, samples::SOURCE, &dict_type)?;
+    let src = src.as_dictionary::<Int32Type>();
+    // The dictionary's entries mapped once to the fold's source index.
+    let names = src.values().as_string::<i32>();
+    let index: Vec<Option<usize>> = (0..names.len())
+        .map(|k| {
+            let name = names.is_valid(k).then(|| names.value(k))?;
+            ids.iter().position(|id| id == name)
+        })
+        .collect();
+    let keys = src.keys();
+    let no_nulls = t.null_count() == 0
+        && p.null_count() == 0
+        && keys.null_count() == 0
+        && e.is_none_or(|e| e.null_count() == 0);
+    if no_nulls {
+        // The common case: plain slices, no per-row null checks.
+        let (t, p, k) = (t.values(), p.values(), keys.values());
+        let e = e.map(|e| e.values());
+        for i in 0..t.len() {
+            let Some(s) = usize::try_from(k[i])
+                .ok()
+                .and_then(|k| index.get(k).copied().flatten())
+            else {
+                continue;
+            };
+            fold.push(row0 + i as u64, s, Some(t[i]), Some(p[i]), e.map(|e| e[i]));
+        }
+        return Ok(());
+    }
+    for i in 0..t.len() {
+        let key = keys.is_valid(i).then(|| keys.value(i));
+        let Some(s) = key
+            .and_then(|k| usize::try_from(k).ok())
+            .and_then(|k| index.get(k).copied().flatten())
+        else {
+            continue;
+        };
+        fold.push(
+            row0 + i as u64,
+            s,
+            t.is_valid(i).then(|| t.value(i)),
+            p.is_valid(i).then(|| p.value(i)),
+            e.and_then(|e| e.is_valid(i).then(|| e.value(i))),
+        );
+    }
     Ok(())
 }
 
 /// Row count of a segment from its footer, or why the file is unreadable.
-pub(crate) fn segment_rows(path: &Path) -> PolarsResult<u64> {
-    let file = std::fs::File::open(path)?;
-    let n = ParquetReader::new(file).num_rows()?;
-    Ok(n as u64)
+pub(crate) fn segment_rows(path: &Path) -> Result<u64, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
+    Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
 }
 
 /// Where each segment starts in the row numbering over the segments taken
