@@ -341,3 +341,145 @@ fn baseline_from_the_pre_training_window() {
         run.warnings
     );
 }
+
+/// `--baseline-from`: the idle power of a separate `recorder sample` run
+/// (20 W on the GPU, 5 W on DRAM, counters and power both exact) is
+/// subtracted from a run on the same platform, whatever its own
+/// pre-training window says; on another platform, or with a source the idle
+/// run lacks, net energy is left out with the reason.
+#[test]
+fn idle_run_baseline_is_subtracted_on_the_same_platform_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gpu = source("nvml:0", Domain::Gpu, Method::MeasuredCounter, 1000.0);
+    let dram = source("rapl:dram", Domain::Dram, Method::MeasuredCounter, 1000.0);
+    // The idle run: 3 s at 1 kHz, starting late (its clock origin differs).
+    let idle_samples = interleave(vec![
+        track(
+            "nvml:0",
+            (500..=3_500).map(|k| k * MS),
+            |_| Some(20.0),
+            |t| Some(7 + t / MS * 20_000),
+        ),
+        track(
+            "rapl:dram",
+            (500..=3_500).map(|k| k * MS),
+            |_| Some(5.0),
+            |t| Some(t / MS * 5_000),
+        ),
+    ]);
+    let mut idle_m = manifest(vec![gpu.clone(), dram.clone()], RunStatus::Complete);
+    idle_m.workload.kind = "sample".into();
+    let idle =
+        RunSpec::new(idle_m.clone(), Vec::new(), idle_samples).write(&tmp.path().join("idle"));
+    // The training run: 100 W GPU and 10 W DRAM, with a pre-training window
+    // at 60 W + 10 W that must not be used.
+    let ep = epochs(3, 1_000_000_000, 1_000_000_000, 0);
+    let b = bounds(&ep);
+    let gpu_w = |t: i64| if t < 1_000 * MS { 60.0 } else { 100.0 };
+    let gpu_uj = |t: i64| {
+        let ms = t / MS;
+        if ms <= 1_000 {
+            ms * 60_000
+        } else {
+            60_000_000 + (ms - 1_000) * 100_000
+        }
+    };
+    let samples = interleave(vec![
+        track(
+            "nvml:0",
+            (0..=4_500).map(|k| k * MS),
+            |t| Some(gpu_w(t) as f32),
+            |t| Some(gpu_uj(t)),
+        ),
+        track(
+            "rapl:dram",
+            (0..=4_500).map(|k| k * MS),
+            |_| Some(10.0),
+            |t| Some(t / MS * 10_000),
+        ),
+    ]);
+    let m = manifest(vec![gpu.clone(), dram.clone()], RunStatus::Complete);
+    let run_dir =
+        RunSpec::new(m.clone(), ep.clone(), samples.clone()).write(&tmp.path().join("archive/run"));
+    for mode in [EnergyMode::Counter, EnergyMode::Integral] {
+        let opts = LoadOptions {
+            energy: Some(mode),
+            baseline_from: Some(idle.clone()),
+            ..LoadOptions::default()
+        };
+        let loaded = load(std::slice::from_ref(&run_dir), &opts).unwrap();
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.contains("nvml:0 20.00 W") && w.contains("rapl:dram 5.00 W")),
+            "{:?}",
+            loaded.warnings
+        );
+        let run = &loaded.runs[0];
+        for (i, e) in run.epochs.iter().enumerate() {
+            let dt = (b[i + 1] - b[0]) as f64 * 1e-9;
+            assert_close(e.energy_j, 110.0 * dt, "gross");
+            assert_close(e.net_energy_j.unwrap(), 85.0 * dt, &format!("{mode:?} net"));
+        }
+    }
+
+    // Another platform: no net energy, and the reason names both.
+    let mut other = m.clone();
+    other.platform = "another-machine".into();
+    let other_dir =
+        RunSpec::new(other, ep.clone(), samples.clone()).write(&tmp.path().join("other/run"));
+    let opts = LoadOptions {
+        baseline_from: Some(idle.clone()),
+        ..LoadOptions::default()
+    };
+    let run = load_one(&other_dir, &opts);
+    assert!(run.epochs.iter().all(|e| e.net_energy_j.is_none()));
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("another-machine") && w.contains(&idle_m.platform)),
+        "{:?}",
+        run.warnings
+    );
+
+    // A source the idle run lacks.
+    let cpu = source(
+        "rapl:package-0",
+        Domain::CpuPackage,
+        Method::MeasuredPower,
+        1000.0,
+    );
+    let mut three = m.clone();
+    three.sources.push(cpu);
+    let with_cpu = interleave(vec![
+        samples.clone(),
+        track(
+            "rapl:package-0",
+            (0..=4_500).map(|k| k * MS),
+            |_| Some(30.0),
+            |_| None,
+        ),
+    ]);
+    let three_dir = RunSpec::new(three, ep, with_cpu).write(&tmp.path().join("three/run"));
+    let run = load_one(&three_dir, &opts);
+    assert!(run.epochs.iter().all(|e| e.net_energy_j.is_none()));
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("`rapl:package-0` is not in the idle run")),
+        "{:?}",
+        run.warnings
+    );
+
+    // Not a run folder: the whole load stops, naming the option and the fix.
+    let opts = LoadOptions {
+        baseline_from: Some(tmp.path().join("nope")),
+        ..LoadOptions::default()
+    };
+    let err = load(&[run_dir], &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("--baseline-from") && err.contains("recorder sample"),
+        "{err}"
+    );
+}

@@ -136,6 +136,11 @@ impl SourceFold {
         self.p_prev.map(|(t, _)| t)
     }
 
+    /// The last counter reading, (t_ns, energy_uj).
+    pub fn c_last(&self) -> Option<(i64, i64)> {
+        self.c_prev
+    }
+
     /// Cumulative trapezoid area from b₀ to bₖ, W·s.
     #[cfg(test)]
     pub fn area_to(&self, k: usize) -> f64 {

@@ -20,6 +20,7 @@
 mod discover;
 mod epochs;
 mod fold;
+mod idle;
 mod problem;
 mod run;
 mod scan;
@@ -42,6 +43,10 @@ pub struct LoadOptions {
     /// mean power of the run's own pre-training window (samples before
     /// epoch 1 starts) times the time since epoch 1 started.
     pub baseline: bool,
+    /// Take the idle power from this `recorder sample` run instead of each
+    /// run's pre-training window (implies `baseline`); it applies to runs
+    /// of the same platform and sources.
+    pub baseline_from: Option<PathBuf>,
     /// Gaps between samples of one source longer than this are reported.
     /// A source polled slower than every `gap_tolerance_s / 3` seconds gets
     /// three of its poll periods instead.
@@ -54,6 +59,7 @@ impl Default for LoadOptions {
             energy: None,
             components: Vec::new(),
             baseline: false,
+            baseline_from: None,
             gap_tolerance_s: 1.0,
         }
     }
@@ -87,6 +93,8 @@ pub enum ArchiveError {
     UnknownComponent { name: String },
     #[error("gap tolerance must be a positive number of seconds, got {value}")]
     GapTolerance { value: f64 },
+    #[error("--baseline-from {path}: {message} (give a run folder written by `recorder sample`)")]
+    Baseline { path: PathBuf, message: String },
 }
 
 /// Options after checking, as the per-run code uses them.
@@ -96,6 +104,8 @@ pub(crate) struct Resolved {
     /// Component names, never empty.
     pub components: Vec<&'static str>,
     pub baseline: bool,
+    /// The idle run's powers, with `--baseline-from`.
+    pub idle: Option<idle::IdleBaseline>,
     pub gap_tolerance_s: f64,
 }
 
@@ -121,10 +131,23 @@ impl Resolved {
                 value: opts.gap_tolerance_s,
             });
         }
+        let idle = opts
+            .baseline_from
+            .as_deref()
+            .map(|dir| {
+                idle::IdleBaseline::read(dir, opts.gap_tolerance_s).map_err(|message| {
+                    ArchiveError::Baseline {
+                        path: dir.to_path_buf(),
+                        message,
+                    }
+                })
+            })
+            .transpose()?;
         Ok(Self {
             energy: opts.energy,
             components,
-            baseline: opts.baseline,
+            baseline: opts.baseline || idle.is_some(),
+            idle,
             gap_tolerance_s: opts.gap_tolerance_s,
         })
     }
@@ -148,6 +171,20 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
                 reason,
             }),
         }
+    }
+    if let Some(idle) = &resolved.idle {
+        let watts: Vec<String> = idle
+            .power_w
+            .iter()
+            .map(|(id, w)| format!("{id} {w:.2} W"))
+            .collect();
+        loaded.warnings.push(format!(
+            "net energy subtracts the idle power measured in {} ({:.0} s on platform `{}`: {})",
+            idle.dir.display(),
+            idle.duration_s,
+            idle.platform,
+            watts.join(", ")
+        ));
     }
     if !loaded.excluded.is_empty() {
         loaded.warnings.push(format!(

@@ -90,7 +90,10 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
         );
     }
     let baseline_w = if opts.baseline {
-        let b = baseline_w(&fold, &sources, physical);
+        let b = match &opts.idle {
+            Some(idle) => idle.power_for(&manifest.platform, &sources),
+            None => baseline_w(&fold, &sources, physical),
+        };
         if let Err(why) = &b {
             warnings.push(format!("no idle baseline: {why}; net energy not computed"));
         }
@@ -230,7 +233,7 @@ pub(crate) fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// The gap tolerance of a source in ns: the option, but never below three
 /// poll periods, so a slow source (a 0.5 Hz modelled one) is not a gap
 /// between every pair of reads.
-fn gap_tolerance_ns(tolerance_s: f64, poll_hz: f64) -> i64 {
+pub(crate) fn gap_tolerance_ns(tolerance_s: f64, poll_hz: f64) -> i64 {
     let periods = if poll_hz > 0.0 { 3.0 / poll_hz } else { 0.0 };
     (tolerance_s.max(periods) * 1e9).min(i64::MAX as f64) as i64
 }
@@ -318,7 +321,7 @@ fn usable_epochs(
 /// Turns the fold's problems into an exclusion (those touching the epochs
 /// used, or the pre-training window when a baseline is asked for) or
 /// warnings (the rest).
-fn check_problems(
+pub(crate) fn check_problems(
     fold: &RunFold,
     files: &[PathBuf],
     ids: &[String],

@@ -30,20 +30,32 @@ pub struct ArchiveArgs {
     /// Components to include, comma-separated [default: all].
     #[arg(long, value_delimiter = ',', value_parser = ["gpu", "cpu", "dram"])]
     pub components: Vec<String>,
-    /// Subtract the idle baseline and report net energy beside gross.
+    /// Subtract the idle baseline and report net energy beside gross: the
+    /// mean power of each run's own pre-training window (samples before
+    /// epoch 1), unless --baseline-from gives an idle run.
     #[arg(long)]
     pub baseline: bool,
+    /// Take the idle power from this `recorder sample` run (same platform
+    /// and source ids as the runs); implies --baseline.
+    #[arg(long, value_name = "RUN")]
+    pub baseline_from: Option<PathBuf>,
     /// Report gaps between samples of one source longer than this, in s.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub gap_tolerance: f64,
 }
 
 impl ArchiveArgs {
+    /// Net energy is wanted (`--baseline` or `--baseline-from`).
+    pub(super) fn baseline_on(&self) -> bool {
+        self.baseline || self.baseline_from.is_some()
+    }
+
     pub(super) fn load_options(&self) -> LoadOptions {
         LoadOptions {
             energy: self.energy,
             components: self.components.clone(),
-            baseline: self.baseline,
+            baseline: self.baseline_on(),
+            baseline_from: self.baseline_from.clone(),
             gap_tolerance_s: self.gap_tolerance,
         }
     }

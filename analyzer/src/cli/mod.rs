@@ -130,7 +130,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
             let loaded = load(&a.archive, err)?;
             let opts = EfficiencyOptions {
                 criteria,
-                baseline: a.archive.baseline,
+                baseline: a.archive.baseline_on(),
                 boot: a.bootstrap.options(),
             };
             emit(efficiency::report(&loaded, &opts), &a.output, out, err)
@@ -156,7 +156,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
         Command::Epochs(a) => {
             let loaded = load(&a.archive, err)?;
             emit(
-                epochs::report(&loaded, a.archive.baseline),
+                epochs::report(&loaded, a.archive.baseline_on()),
                 &a.output,
                 out,
                 err,
@@ -183,7 +183,7 @@ fn report(a: &ReportArgs, err: &mut dyn Write) -> Result<()> {
     let opts = ReportOptions {
         efficiency: EfficiencyOptions {
             criteria: criteria.clone(),
-            baseline: a.archive.baseline,
+            baseline: a.archive.baseline_on(),
             boot,
         },
         overtraining: a.overtraining.options(criteria.clone(), boot)?,
