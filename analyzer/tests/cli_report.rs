@@ -101,21 +101,45 @@ fn sample_report_has_every_figure_and_a_self_contained_page() {
         "{trace:?}"
     );
 
-    // Drawn elements, counted by the classes the figure module writes:
-    // ten models; eight bars less the three censored (n/a); two sources and
-    // one line per epoch end; ten models in each of two panels; five boxes
-    // (lenet under three criteria, bcnn under two).
+    // Drawn elements, counted by the classes the figure module writes, and
+    // checked against the report's own tables: ten models; one bar per
+    // (criterion, architecture) with at least one uncensored width in the
+    // Eq. 3 table (the censored ones are n/a, not bars); one box per such
+    // pair too; two sources and one line per epoch end; ten models in each
+    // of the two overtraining panels.
     let count = |stem: &str, class: &str| {
         read(&figs.join(format!("{stem}.svg")))
             .matches(&format!("class=\"{class}"))
             .count()
     };
+    let eq3_csv = std::fs::read_dir(out.join("tables/csv"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("efficiency-") && name.ends_with("-eq3.csv")
+        })
+        .expect("the Eq. 3 table as CSV");
+    let eq3 = read(&eq3_csv);
+    let mut lines = eq3.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let widths_col = header
+        .iter()
+        .position(|h| h.starts_with("widths"))
+        .unwrap_or_else(|| panic!("no widths column in {header:?}"));
+    let with_data = lines
+        .filter(|l| l.split(',').nth(widths_col).unwrap().trim() != "0")
+        .count();
+    assert!(with_data > 0, "every criterion censored? {eq3}");
     assert_eq!(count("efficiency-per-epoch", "series"), 10);
-    assert_eq!(count("eq3-by-criterion-dev-vm-2vcpu-mnist", "bar\""), 5);
+    assert_eq!(
+        count("eq3-by-criterion-dev-vm-2vcpu-mnist", "bar\""),
+        with_data
+    );
     assert_eq!(count("power-trace", "series"), 2);
     assert_eq!(count("power-trace", "vline"), 60);
     assert_eq!(count("overtraining-dev-vm-2vcpu-mnist", "series"), 20);
-    assert_eq!(count("width-boxes-dev-vm-2vcpu-mnist", "box\""), 5);
+    assert_eq!(count("width-boxes-dev-vm-2vcpu-mnist", "box\""), with_data);
 
     let html = read(&out.join("index.html"));
     for bad in [

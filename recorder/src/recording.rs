@@ -237,6 +237,20 @@ impl Recording {
         Ok(())
     }
 
+    /// Waits until every source has delivered its first reading (see
+    /// [`LiveTotals::primed`]), at most `timeout`; false if it timed out.
+    /// Work started after this is covered by samples from its first instant.
+    pub fn wait_until_primed(&self, timeout: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        while !self.live().primed {
+            if start.elapsed() >= timeout || self.writer_failed() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        true
+    }
+
     /// The writer thread has stopped before being asked to: a segment could
     /// not be written (disk full, folder gone). Sampling has stopped too;
     /// [`Recording::finish`] returns the reason.

@@ -57,6 +57,10 @@ pub struct LiveTotals {
     pub sample_sum_w: f64,
     /// t_ns of the latest tick included.
     pub t_ns: i64,
+    /// Every source has delivered a first power or energy reading (or has
+    /// failed): from here on the samples cover whatever starts now. A
+    /// modelled CPU needs two `/proc/stat` reads before its first watt.
+    pub primed: bool,
 }
 
 /// What the sampler did, for the manifest.
@@ -226,7 +230,11 @@ fn sample_loop(
                 s.energy_j = (e - first) as f64 * 1e-6;
             }
         }
-        update_live(live, &state, sum_w, now);
+        let primed = state
+            .iter()
+            .zip(&errored)
+            .all(|(s, &failed)| failed || s.last.is_some() || s.first_energy_uj.is_some());
+        update_live(live, &state, sum_w, now, primed);
         if last_send.elapsed() >= SEND_EVERY && !buf.is_empty() {
             match tx.try_send(std::mem::replace(&mut buf, Vec::with_capacity(batch_rows))) {
                 Ok(()) => last_send = Instant::now(),
@@ -303,7 +311,13 @@ fn take_reading(
     }
 }
 
-fn update_live(live: &Mutex<LiveTotals>, state: &[LiveSource], sum_w: f64, t_ns: i64) {
+fn update_live(
+    live: &Mutex<LiveTotals>,
+    state: &[LiveSource],
+    sum_w: f64,
+    t_ns: i64,
+    primed: bool,
+) {
     let energy_j: f64 = state
         .iter()
         .filter(|s| s.additive)
@@ -319,4 +333,71 @@ fn update_live(live: &Mutex<LiveTotals>, state: &[LiveSource], sum_w: f64, t_ns:
     l.energy_j = energy_j;
     l.sample_sum_w += sum_w;
     l.t_ns = t_ns;
+    l.primed = primed;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{Reading, SourceError};
+    use trainwatt_trace::{Domain, Method, SourceInfo};
+
+    /// A source whose first `silent` reads carry no value (like a modelled
+    /// CPU before its second /proc/stat read), then 5 W.
+    struct SlowStart {
+        silent: u32,
+    }
+
+    impl PowerSource for SlowStart {
+        fn info(&self) -> SourceInfo {
+            SourceInfo {
+                id: "slow".into(),
+                domain: Domain::CpuPackage,
+                method: Method::Modelled,
+                description: String::new(),
+                poll_hz: 0.0,
+                settings: Default::default(),
+            }
+        }
+        fn read(&mut self, _t_ns: i64) -> Result<Reading, SourceError> {
+            if self.silent > 0 {
+                self.silent -= 1;
+                return Ok(Reading::default());
+            }
+            Ok(Reading {
+                power_w: Some(5.0),
+                ..Reading::default()
+            })
+        }
+    }
+
+    #[test]
+    fn primed_only_once_every_source_has_a_value() {
+        let (tx, rx) = crossbeam_channel::bounded(1024);
+        let h = spawn(
+            vec![Box::new(SlowStart { silent: 50 })],
+            Clock::start(),
+            1000.0,
+            tx,
+        )
+        .unwrap();
+        let mut seen_unprimed_at = None;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let live = h.live();
+            if live.primed {
+                break;
+            }
+            if live.t_ns > 0 {
+                seen_unprimed_at = Some(live.t_ns);
+            }
+            assert!(Instant::now() < deadline, "never primed");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let out = h.stop();
+        drop(rx);
+        // 50 silent reads at 1 kHz: not primed for the first ~50 ms of ticks.
+        assert!(seen_unprimed_at.is_some(), "primed before any value");
+        assert!(out.ticks > 50, "{out:?}");
+    }
 }

@@ -236,7 +236,7 @@ pub fn start_recording(
         arch: arch.into(),
         width,
     };
-    Ok(Recording::start(
+    let mut rec = Recording::start(
         &record.out,
         &partition,
         manifest,
@@ -244,8 +244,24 @@ pub fn start_recording(
         &opts,
         Clock::start(),
         id_labels,
-    )?)
+    )?;
+    // Nothing is measured before every source has a first reading: the
+    // analyzer never extrapolates a source back before its first sample, so
+    // an epoch that started earlier could not be used.
+    if !rec.wait_until_primed(PRIME_TIMEOUT) {
+        let msg = format!(
+            "not every power source delivered a reading within {} s of the start; \
+             work that began before a source's first sample is not covered by it",
+            PRIME_TIMEOUT.as_secs()
+        );
+        eprintln!("recorder: warning: {msg}");
+        rec.manifest_mut().warnings.push(msg);
+    }
+    Ok(rec)
 }
+
+/// How long a recording waits for every source's first reading.
+const PRIME_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// SIGINT/SIGTERM catcher: remembers the last signal number (0 = none).
 #[derive(Debug, Clone)]

@@ -154,9 +154,13 @@ impl PowerSource for ModelledCpuSource {
     }
 
     fn read(&mut self, t_ns: i64) -> Result<Reading, SourceError> {
+        // The sampler already calls at the poll rate on an absolute schedule,
+        // so a call a little less than a period after the last (the first
+        // tick came late) is the next poll, not an extra one; without this
+        // slack every other poll was skipped and the source ran at half rate.
         let due = self
             .last_poll_t_ns
-            .is_none_or(|last| t_ns - last >= self.period_ns);
+            .is_none_or(|last| t_ns - last >= self.period_ns * 3 / 4);
         if due {
             self.last_poll_t_ns = Some(t_ns);
             let (now, _) = read_stat(&self.path)?;
@@ -287,6 +291,11 @@ mod tests {
         assert_eq!(s.read(200_000_000).unwrap().power_w, Some(0.0));
         fs::write(&p, stat(600, 1400)).unwrap();
         assert_eq!(s.read(300_000_000).unwrap().power_w, Some(40.0));
+
+        // The sampler's schedule: a poll that comes 0.05 ms short of a
+        // period after a late one is still the next poll (it re-reads).
+        fs::write(&p, stat(600, 1800)).unwrap();
+        assert_eq!(s.read(399_950_000).unwrap().power_w, Some(0.0));
     }
 
     #[test]
