@@ -121,7 +121,8 @@ fn sample_report_has_every_figure_and_a_self_contained_page() {
         })
         .expect("the Eq. 3 table as CSV");
     let eq3 = read(&eq3_csv);
-    let mut lines = eq3.lines();
+    // A `# title` line, then the header, then one row per pair.
+    let mut lines = eq3.lines().filter(|l| !l.starts_with('#'));
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let widths_col = header
         .iter()
