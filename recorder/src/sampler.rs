@@ -111,6 +111,45 @@ impl SamplerHandle {
     }
 }
 
+/// The absolute schedule: tick k is due at `origin + k·period`. Shared by
+/// the sampler and `examples/tick_floor.rs`, so the benchmark's floor wakes
+/// exactly as the sampler does.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    origin_ns: i64,
+    period_ns: i64,
+    k: i64,
+}
+
+impl Schedule {
+    /// A schedule whose tick 0 is at `origin_ns` on the run's clock.
+    pub fn new(origin_ns: i64, period_ns: i64) -> Self {
+        Self {
+            origin_ns,
+            period_ns: period_ns.max(1),
+            k: 0,
+        }
+    }
+
+    /// Sleeps until the next tick is due. Deadlines that have already
+    /// passed are skipped rather than caught up in a burst; returns how
+    /// many were missed that way.
+    pub fn wait_next(&mut self, clock: &Clock) -> u64 {
+        self.k += 1;
+        let mut deadline = self.origin_ns + self.k * self.period_ns;
+        let now = clock.now_ns();
+        let mut missed = 0;
+        if now >= deadline {
+            let behind = (now - deadline) / self.period_ns + 1;
+            missed = behind as u64;
+            self.k += behind;
+            deadline = self.origin_ns + self.k * self.period_ns;
+        }
+        std::thread::sleep(Duration::from_nanos((deadline - now).max(0) as u64));
+        missed
+    }
+}
+
 /// Per-source running energy for the live totals.
 struct LiveSource {
     additive: bool,
@@ -184,9 +223,8 @@ fn sample_loop(
     // Room for one send interval of rows, so the hot loop never reallocates.
     let batch_rows = (rate_hz * SEND_EVERY.as_secs_f64()).ceil() as usize * sources.len().max(1);
     let mut buf: Vec<SampleRow> = Vec::with_capacity(batch_rows);
-    let origin = clock.now_ns();
+    let mut schedule = Schedule::new(clock.now_ns(), period_ns);
     let mut last_send = Instant::now();
-    let mut k: i64 = 0;
     while !stop.load(Ordering::Relaxed) {
         let now = clock.now_ns();
         out.ticks += 1;
@@ -245,16 +283,7 @@ fn sample_loop(
                 }
             }
         }
-        k += 1;
-        let mut deadline = origin + k * period_ns;
-        let now = clock.now_ns();
-        if now >= deadline {
-            let behind = (now - deadline) / period_ns + 1;
-            out.missed_deadlines += behind as u64;
-            k += behind;
-            deadline = origin + k * period_ns;
-        }
-        std::thread::sleep(Duration::from_nanos((deadline - now).max(0) as u64));
+        out.missed_deadlines += schedule.wait_next(&clock);
     }
     // A closing reading of every source, whatever its poll schedule, so the
     // samples of slowly polled sources cover everything up to the stop (the

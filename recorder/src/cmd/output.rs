@@ -14,11 +14,6 @@ use trainwatt_trace::Method;
 pub fn run_json(s: &RunSummary) -> Value {
     let m = &s.manifest;
     let duration_s = s.elapsed_ns as f64 * 1e-9;
-    let per_core = |cpu: Option<f64>| cpu.filter(|_| duration_s > 0.0).map(|c| c / duration_s);
-    let recorder_cpu_s = match (m.sampler.sampler_cpu_s, m.sampler.writer_cpu_s) {
-        (Some(a), Some(b)) => Some(a + b),
-        (a, b) => a.or(b),
-    };
     let sources: Vec<Value> = m
         .sources
         .iter()
@@ -47,12 +42,24 @@ pub fn run_json(s: &RunSummary) -> Value {
             "suspect_wraps": m.sampler.suspect_wraps,
             "sampler_cpu_s": m.sampler.sampler_cpu_s,
             "writer_cpu_s": m.sampler.writer_cpu_s,
-            "cpu_fraction_of_one_core": per_core(recorder_cpu_s),
+            "cpu_fraction_of_one_core": recorder_cpu_fraction(s),
         },
         "sources": sources,
         "modelled": m.sources.iter().any(|src| src.method == Method::Modelled),
         "warnings": m.warnings,
     })
+}
+
+/// CPU time of the sampling and writing threads over the run's length, in
+/// fractions of one core (`None` when neither was measured).
+pub fn recorder_cpu_fraction(s: &RunSummary) -> Option<f64> {
+    let sampler = &s.manifest.sampler;
+    let cpu_s = match (sampler.sampler_cpu_s, sampler.writer_cpu_s) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    };
+    let duration_s = s.elapsed_ns as f64 * 1e-9;
+    cpu_s.filter(|_| duration_s > 0.0).map(|c| c / duration_s)
 }
 
 /// Prints the finished run on stdout in `format`.

@@ -49,16 +49,16 @@ pub fn run(args: &SampleArgs) -> Result<ExitCode> {
     };
     let summary = rec.finish(status, None)?;
     let sampler = &summary.manifest.sampler;
-    let cpu_s = sampler.sampler_cpu_s.unwrap_or(0.0) + sampler.writer_cpu_s.unwrap_or(0.0);
+    let cpu = output::recorder_cpu_fraction(&summary)
+        .map_or_else(|| "not measured".into(), |f| format!("{:.2} %", 100.0 * f));
     eprintln!(
         "recorder: {} samples in {} segments ({} bytes), {} missed deadlines of {} ticks, \
-         sampler and writer threads {:.2} % of one core; status {:?}",
+         sampler and writer threads {cpu} of one core; status {:?}",
         summary.sink.rows,
         summary.sink.segments,
         summary.sink.bytes,
         sampler.missed_deadlines,
         sampler.ticks,
-        100.0 * cpu_s / (summary.elapsed_ns as f64 * 1e-9).max(1e-9),
         summary.manifest.status
     );
     output::print_run(args.record.format, &summary)?;
