@@ -14,7 +14,7 @@ demo:
 
 ## The whole test suite (what CI runs).
 test:
-	@$(ENV) && cargo fmt --all -- --check && cargo test --workspace --no-fail-fast
+	@$(ENV) && cargo fmt --all -- --check && scripts/test.sh
 
 lint:
 	@$(ENV) && cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The analyzer never needs libtorch: skip the PyTorch venv.
-eval "$(TRAINWATT_NO_TORCH=1 scripts/setup.sh --print-env)"
+eval "$(TRAINWATT_NO_TORCH=1 TRAINWATT_NO_PYTOOLS=1 scripts/setup.sh --print-env)"
 ARCHIVE="${ARCHIVE:-data/sample}"
 REPORT="${REPORT:-reports/sample}"
 AT="${AT:-30,60}"

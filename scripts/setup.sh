@@ -10,6 +10,9 @@
 #   TRAINWATT_PYTHON  an existing python whose `torch` is 2.13.x: used instead
 #                     of creating a venv (a user who already has PyTorch)
 #   TRAINWATT_NO_TORCH=1  skip libtorch entirely (analyzer-only builds)
+#   TRAINWATT_NO_PYTOOLS=1  skip the test tools' venv (pyarrow, pandas,
+#                     duckdb, polars: the tests rewrite Parquet files with
+#                     them; `make demo` needs none of it)
 set -euo pipefail
 
 TORCH_VERSION="2.13.0"
@@ -49,6 +52,21 @@ export LIBTORCH_USE_PYTORCH=1
 export TRAINWATT_TORCH_LIB=\"$TORCH_LIB\""
 else
   ENV_LINES=""
+fi
+if [ "${TRAINWATT_NO_PYTOOLS:-0}" != "1" ]; then
+  # The tools that wrote the Parquet files users bring, for the tests that
+  # read their output (analyzer/tests/other_writers.rs): a venv of their own,
+  # so a user's TRAINWATT_PYTHON is never written to.
+  TOOLS="$CACHE/pytools"
+  if ! "$TOOLS/bin/python" -c 'import pyarrow, pandas, duckdb, polars' 2>/dev/null; then
+    log "installing pyarrow, pandas, duckdb, polars into $TOOLS (about 30 s, 400 MB)"
+    ( flock 9
+      [ -x "$TOOLS/bin/python" ] || python3 -m venv "$TOOLS"
+      "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check \
+        pyarrow pandas duckdb polars ) 9>"$CACHE/pip.lock"
+  fi
+  ENV_LINES="$ENV_LINES
+export TRAINWATT_PYTOOLS=\"$TOOLS/bin/python\""
 fi
 ENV_LINES="$ENV_LINES
 export CARGO_TARGET_DIR=\"\${CARGO_TARGET_DIR:-$CACHE/target}\""

@@ -1,6 +1,6 @@
-//! `analyzer import` on real logs other tools wrote (`../shared/data/
-//! powerlogs`, beside the clone; each test skips with a message when that
-//! folder is absent) plus epoch-log fixtures, then the analyzer's own loader
+//! `analyzer import` on real logs other tools wrote (`tests/fixtures/
+//! powerlogs`, in the repository with their provenance) plus epoch-log
+//! fixtures, then the analyzer's own loader
 //! and commands on the imported runs.
 //!
 //! The expected numbers are computed here from the raw files, independently
@@ -10,8 +10,10 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use analyzer::archive::{load, LoadOptions};
+use arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
+use arrow::datatypes::{DataType, Int64Type};
 use assert_cmd::Command;
-use polars::prelude::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{Manifest, Method};
 
@@ -19,18 +21,26 @@ const SMI: &str = "nvidia-smi_flame_resnet18-train_100ms.csv";
 const PINPOINT: &str = "pinpoint_nvml-rapl_mnist-keras_run0_100ms.txt";
 const CODECARBON: &str = "codecarbon_emissions_lightspec_a100.csv";
 
-/// The shared power logs, or `None` (with the reason on stderr).
-fn powerlogs(test: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/powerlogs");
-    if dir.join(SMI).is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping {test}: {} not found (the shared reference data lives beside the clone)",
-            dir.display()
-        );
-        None
-    }
+/// The real power logs (`tests/fixtures/powerlogs`, see the README there).
+fn powerlogs() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/powerlogs");
+    assert!(
+        dir.join(SMI).is_file(),
+        "{} is missing from the clone",
+        dir.display()
+    );
+    dir
+}
+
+/// A whole Parquet file as one batch.
+fn read_parquet(path: &Path) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let schema = reader.schema();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    arrow::compute::concat_batches(&schema, &batches).unwrap()
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -97,9 +107,7 @@ fn smi_reference(text: &str) -> (usize, f64, f64) {
 
 #[test]
 fn nvidia_smi_log_imports_to_65_samples_and_322_joules() {
-    let Some(logs) = powerlogs("nvidia_smi_log_imports_to_65_samples_and_322_joules") else {
-        return;
-    };
+    let logs = powerlogs();
     let smi = logs.join(SMI);
     let text = std::fs::read_to_string(&smi).unwrap();
     let (n, span, reference_j) = smi_reference(&text);
@@ -172,16 +180,20 @@ fn nvidia_smi_log_imports_to_65_samples_and_322_joules() {
     assert_eq!(imported.options["epoch_placement"], "equal:start..end");
 
     // The samples file has the format's columns and types.
-    let df =
-        ParquetReader::new(std::fs::File::open(dir.join("samples/part-000000.parquet")).unwrap())
-            .finish()
-            .unwrap();
-    assert_eq!(df.height(), 65);
-    assert_eq!(df.column("t_ns").unwrap().dtype(), &DataType::Int64);
-    assert_eq!(df.column("power_w").unwrap().dtype(), &DataType::Float32);
-    assert_eq!(df.column("energy_uj").unwrap().dtype(), &DataType::Int64);
-    let t = df.column("t_ns").unwrap().i64().unwrap();
-    assert_eq!((t.min(), t.max()), (Some(0), Some(6_425_000_000)));
+    let df = read_parquet(&dir.join("samples/part-000000.parquet"));
+    assert_eq!(df.num_rows(), 65);
+    let ty = |c: &str| df.column_by_name(c).unwrap().data_type().clone();
+    assert_eq!(ty("t_ns"), DataType::Int64);
+    assert_eq!(ty("power_w"), DataType::Float32);
+    assert_eq!(ty("energy_uj"), DataType::Int64);
+    let t = df
+        .column_by_name("t_ns")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!(
+        (arrow::compute::min(t), arrow::compute::max(t)),
+        (Some(0), Some(6_425_000_000))
+    );
 
     // The analyzer's own loader: integral mode, the whole log in 2 epochs.
     let loaded = load(std::slice::from_ref(&archive), &LoadOptions::default()).unwrap();
@@ -218,10 +230,7 @@ fn nvidia_smi_log_imports_to_65_samples_and_322_joules() {
 
 #[test]
 fn pinpoint_trace_imports_1042_samples_per_source_with_keras_epochs() {
-    let Some(logs) = powerlogs("pinpoint_trace_imports_1042_samples_per_source_with_keras_epochs")
-    else {
-        return;
-    };
+    let logs = powerlogs();
     let trace = logs.join(PINPOINT);
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("archive");
@@ -306,9 +315,7 @@ fn pinpoint_trace_imports_1042_samples_per_source_with_keras_epochs() {
 
 #[test]
 fn lightning_epochs_placed_by_an_epoch_times_file() {
-    let Some(logs) = powerlogs("lightning_epochs_placed_by_an_epoch_times_file") else {
-        return;
-    };
+    let logs = powerlogs();
     let tmp = tempfile::tempdir().unwrap();
     let times = tmp.path().join("times.csv");
     std::fs::write(&times, "epoch,start,end\n0,20,40\n1,40.5,60\n2,60,80.25\n").unwrap();
@@ -355,9 +362,7 @@ fn lightning_epochs_placed_by_an_epoch_times_file() {
 
 #[test]
 fn codecarbon_rows_become_runs_and_rows_for_tables() {
-    let Some(logs) = powerlogs("codecarbon_rows_become_runs_and_rows_for_tables") else {
-        return;
-    };
+    let logs = powerlogs();
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("archive");
     let rows = tmp.path().join("rows.csv");
@@ -404,11 +409,12 @@ fn codecarbon_rows_become_runs_and_rows_for_tables() {
     );
     assert_eq!(m.imported.as_ref().unwrap().files[0].line, Some(2));
     // Counter readings: 0 at t = 0, the component's kWh (in µJ) at the end.
-    let df =
-        ParquetReader::new(std::fs::File::open(first.join("samples/part-000000.parquet")).unwrap())
-            .finish()
-            .unwrap();
-    let e = df.column("energy_uj").unwrap().i64().unwrap();
+    let df = read_parquet(&first.join("samples/part-000000.parquet"));
+    let e = df
+        .column_by_name("energy_uj")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!(e.null_count(), 0);
     let total_uj: i64 = e.iter().flatten().sum();
     let expected_uj = 0.0174528138527075 * 3.6e12;
     assert!((total_uj as f64 - expected_uj).abs() < 3.0, "{total_uj}");
@@ -460,10 +466,7 @@ fn codecarbon_rows_become_runs_and_rows_for_tables() {
 
 #[test]
 fn malformed_input_names_file_line_and_column_and_writes_nothing() {
-    let Some(logs) = powerlogs("malformed_input_names_file_line_and_column_and_writes_nothing")
-    else {
-        return;
-    };
+    let logs = powerlogs();
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(logs.join(SMI)).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();

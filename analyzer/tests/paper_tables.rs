@@ -15,8 +15,8 @@
 //! Recomputed from accuracy / energy (rounded as printed), every value must
 //! be within 2% of the paper's.
 //!
-//! The data lives beside the clone (`../shared/data`); without it the test
-//! prints why and passes.
+//! The rows live in the repository (`tests/fixtures/paper/`, provenance in
+//! `tests/fixtures/README.md`), so this test always runs.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -25,18 +25,11 @@ use assert_cmd::Command;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-fn paper_csv() -> Option<PathBuf> {
+fn paper_csv() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/paper/cueto-mendoza-2024-per-model.csv");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: {} not found (the shared reference data is not beside this clone)",
-            p.display()
-        );
-        None
-    }
+        .join("tests/fixtures/paper/cueto-mendoza-2024-per-model.csv");
+    assert!(p.is_file(), "{} is missing from the clone", p.display());
+    p
 }
 
 const CRITERIA: [&str; 4] = [
@@ -114,7 +107,7 @@ fn num(s: &str) -> f64 {
 
 #[test]
 fn published_eff_reproduces_eq3_eq4_and_ratios() {
-    let Some(csv) = paper_csv() else { return };
+    let csv = paper_csv();
     let crit = table(&csv, "published", "criteria");
     assert_eq!(crit.len(), 4);
     for (dataset, arch, eq3, eq4) in EQ3_EQ4 {
@@ -152,7 +145,7 @@ fn published_eff_reproduces_eq3_eq4_and_ratios() {
 fn published_eq3_matches_the_papers_own_column() {
     // The CSV also carries the paper's Eq. 3 (`eff_arch_size_published`) on
     // the first row of each group: check against it, not only against SPEC.
-    let Some(csv) = paper_csv() else { return };
+    let csv = paper_csv();
     let text = std::fs::read_to_string(&csv).unwrap();
     let recs = records(&text).unwrap();
     let h = &recs[0].1;
@@ -187,7 +180,7 @@ fn published_eq3_matches_the_papers_own_column() {
 
 #[test]
 fn recomputed_eff_lands_within_two_percent() {
-    let Some(csv) = paper_csv() else { return };
+    let csv = paper_csv();
     let crit = table(&csv, "recompute", "criteria");
     let within = |ours: f64, paper: &str, what: &str| {
         let p = num(paper);
@@ -220,7 +213,7 @@ fn recomputed_eff_lands_within_two_percent() {
 
 #[test]
 fn model_tables_show_the_papers_rows_including_the_typo_fixes() {
-    let Some(csv) = paper_csv() else { return };
+    let csv = paper_csv();
     let out = Command::cargo_bin("analyzer")
         .unwrap()
         .args(["tables", "--rows"])

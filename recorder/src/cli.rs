@@ -52,26 +52,12 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes, each once: a cause whose text an outer message
-/// already quotes (many errors here say "writing X: {cause} (hint)") is not
-/// repeated at the end.
 fn error_text(e: &anyhow::Error) -> String {
-    let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !text.contains(&c) {
-            text.push_str(": ");
-            text.push_str(&c);
-        }
-    }
-    text
+    trainwatt_trace::cli_error::error_line(e.as_ref())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    trainwatt_trace::cli_error::is_broken_pipe(e.as_ref())
 }
 
 #[cfg(test)]

@@ -394,35 +394,21 @@ fn runs_in_the_same_second_never_share_a_folder() {
     assert_eq!(runs(dir.path()).len(), 2);
 }
 
+/// Why the disk-full tests are `#[ignore]`d: `.ci/run` runs them wherever
+/// `unshare -rm true` works (see the README's test section).
+const NEEDS_USERNS: &str =
+    "needs unprivileged user namespaces (`unshare -rm`) to mount a small tmpfs";
+
 /// Runs `script` (sh; `$1` the mount point, `$2` the recorder, `$3` a
 /// folder that outlives the namespace) after mounting a tmpfs of `size` at
 /// `$1` in a private user and mount namespace (`unshare -rm`, no root
-/// needed): a disk that really fills up. Returns the kept folder, or `None`
-/// (after saying why) where unprivileged user namespaces are switched off.
-fn in_small_tmpfs(dir: &Path, size: &str, script: &str) -> Option<PathBuf> {
+/// needed): a disk that really fills up. Returns the kept folder; fails the
+/// test, saying why, where the namespace cannot be made (these tests are
+/// `#[ignore]`d so that only machines that can make one run them).
+fn in_small_tmpfs(dir: &Path, size: &str, script: &str) -> PathBuf {
     let (mnt, kept) = (dir.join("small"), dir.join("kept"));
     std::fs::create_dir(&mnt).unwrap();
     std::fs::create_dir(&kept).unwrap();
-    let probe = Command::new("unshare")
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            "mount -t tmpfs -o size=64k tmpfs \"$1\"",
-            "sh",
-        ])
-        .arg(&mnt)
-        .output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        other => {
-            eprintln!(
-                "SKIPPED disk-full test: cannot mount a small tmpfs in a user namespace \
-                 (`unshare -rm`; unprivileged user namespaces are off here): {other:?}"
-            );
-            return None;
-        }
-    }
     let full = format!("mount -t tmpfs -o size={size} tmpfs \"$1\" || exit 99\n{script}");
     let st = Command::new("unshare")
         .args(["-rm", "sh", "-c", &full, "sh"])
@@ -430,9 +416,13 @@ fn in_small_tmpfs(dir: &Path, size: &str, script: &str) -> Option<PathBuf> {
         .arg(env!("CARGO_BIN_EXE_recorder"))
         .arg(&kept)
         .status()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run `unshare` ({e}); this test {NEEDS_USERNS}"));
+    assert!(
+        st.code() != Some(99),
+        "cannot mount a tmpfs in a user namespace; this test {NEEDS_USERNS}"
+    );
     assert!(st.success(), "the namespace script failed: {st:?}");
-    Some(kept)
+    kept
 }
 
 fn exit_code(kept: &Path) -> i32 {
@@ -446,6 +436,7 @@ fn exit_code(kept: &Path) -> i32 {
 /// `sample` into a 128 KiB tmpfs until it is full; the run is copied out
 /// before the namespace goes away.
 #[test]
+#[ignore = "needs unprivileged user namespaces (`unshare -rm`); .ci/run runs it where they work"]
 fn disk_full_is_a_clear_error_and_earlier_segments_stay_readable() {
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
@@ -455,9 +446,7 @@ echo $? > "$3/rc"
 cp -a "$1/archive" "$3/archive"
 "#;
     let started = Instant::now();
-    let Some(kept) = in_small_tmpfs(dir.path(), "128k", script) else {
-        return;
-    };
+    let kept = in_small_tmpfs(dir.path(), "128k", script);
     let rc = exit_code(&kept);
     let err = std::fs::read_to_string(kept.join("stderr")).unwrap();
     assert_ne!(rc, 0, "a full disk must fail the command: {err}");
@@ -507,6 +496,7 @@ cp -a "$1/archive" "$3/archive"
 /// (it runs to its end and its epochs keep arriving), the failure is
 /// reported at once, the run is marked failed and the recorder exits 1.
 #[test]
+#[ignore = "needs unprivileged user namespaces (`unshare -rm`); .ci/run runs it where they work"]
 fn wrap_on_a_full_disk_lets_the_command_finish_and_fails_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
@@ -518,9 +508,7 @@ fn wrap_on_a_full_disk_lets_the_command_finish_and_fails_the_run() {
     touch "$0/child-finished"' "$3" >"$3/stdout" 2>"$3/stderr"
 echo $? > "$3/rc"
 "#;
-    let Some(kept) = in_small_tmpfs(dir.path(), "128k", script) else {
-        return;
-    };
+    let kept = in_small_tmpfs(dir.path(), "128k", script);
     let err = std::fs::read_to_string(kept.join("stderr")).unwrap();
     assert!(
         kept.join("child-finished").exists(),

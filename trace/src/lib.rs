@@ -13,6 +13,7 @@
 //! recorder (live stop) and the analyzer (post-hoc replay) must agree on it
 //! to the epoch.
 
+pub mod cli_error;
 pub mod criterion;
 pub mod epoch;
 pub mod layout;

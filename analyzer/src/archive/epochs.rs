@@ -10,7 +10,11 @@
 //! loss and still be a fair data point.
 
 use super::problem::Problem;
-use polars::prelude::*;
+use super::scan::column_as;
+use arrow::array::{AsArray, RecordBatch, RecordBatchReader};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType as ArrowType, Float64Type, Int64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
 use trainwatt_trace::schema::epochs as cols;
 
@@ -27,33 +31,52 @@ pub(crate) struct EpochsRead {
     pub notes: Vec<String>,
 }
 
-fn int_col(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
-    let c = df.column(name)?.strict_cast(&DataType::Int64)?;
-    Ok(c.i64()?.iter().collect())
+/// The file's columns, each as one array over all its rows (an epochs file
+/// holds a few hundred rows at most).
+struct Columns {
+    batch: RecordBatch,
 }
 
-/// A nullable Float64 column, or all-null (with a note) when the file lacks it.
-fn float_col(
-    df: &DataFrame,
-    name: &str,
-    notes: &mut Vec<String>,
-) -> PolarsResult<Vec<Option<f64>>> {
-    match df.column(name) {
-        Ok(c) => {
-            let c = c.strict_cast(&DataType::Float64)?;
-            Ok(c.f64()?.iter().collect())
-        }
-        Err(_) => {
+impl Columns {
+    fn read(path: &Path) -> Result<Self, String> {
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| e.to_string())?
+            .build()
+            .map_err(|e| e.to_string())?;
+        let schema = reader.schema();
+        let batches = reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let batch = concat_batches(&schema, &batches).map_err(|e| e.to_string())?;
+        Ok(Self { batch })
+    }
+
+    fn height(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// A required integer column.
+    fn int(&self, name: &str) -> Result<Vec<Option<i64>>, String> {
+        let a = column_as(&self.batch, name, &ArrowType::Int64)?;
+        Ok(a.as_primitive::<Int64Type>().iter().collect())
+    }
+
+    /// A nullable number column, or all-null (with a note) when missing.
+    fn float(&self, name: &str, notes: &mut Vec<String>) -> Result<Vec<Option<f64>>, String> {
+        if self.batch.column_by_name(name).is_none() {
             notes.push(format!("column `{name}` is missing; taken as empty"));
-            Ok(vec![None; df.height()])
+            return Ok(vec![None; self.height()]);
         }
+        let a = column_as(&self.batch, name, &ArrowType::Float64)?;
+        Ok(a.as_primitive::<Float64Type>().iter().collect())
     }
 }
 
 /// Reads `path` (a run's `epochs.parquet`).
 pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
     let mut out = EpochsRead::default();
-    let df = match read_frame(path) {
+    let df = match Columns::read(path) {
         Ok(df) => df,
         Err(e) => {
             out.problems
@@ -61,21 +84,21 @@ pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
             return out;
         }
     };
-    let columns = (|| -> PolarsResult<_> {
+    let columns = (|| -> Result<_, String> {
         Ok((
-            int_col(&df, cols::EPOCH)?,
-            int_col(&df, cols::START_NS)?,
-            int_col(&df, cols::END_NS)?,
+            df.int(cols::EPOCH)?,
+            df.int(cols::START_NS)?,
+            df.int(cols::END_NS)?,
         ))
     })();
     let (epoch, start, end) = match columns {
         Ok(c) => c,
         Err(e) => {
-            out.problems.push(Problem::file(path, e.to_string()));
+            out.problems.push(Problem::file(path, e));
             return out;
         }
     };
-    let floats = (|| -> PolarsResult<_> {
+    let floats = (|| -> Result<_, String> {
         let mut notes = Vec::new();
         let f = [
             cols::TRAIN_ACC,
@@ -83,14 +106,14 @@ pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
             cols::TRAIN_LOSS,
             cols::TEST_LOSS,
         ]
-        .map(|name| float_col(&df, name, &mut notes));
+        .map(|name| df.float(name, &mut notes));
         let [a, b, c, d] = f;
         Ok(((a?, b?, c?, d?), notes))
     })();
     let ((train_acc, test_acc, train_loss, test_loss), notes) = match floats {
         Ok(f) => f,
         Err(e) => {
-            out.problems.push(Problem::file(path, e.to_string()));
+            out.problems.push(Problem::file(path, e));
             return out;
         }
     };
@@ -155,14 +178,4 @@ pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
         });
     }
     out
-}
-
-fn read_frame(path: &Path) -> PolarsResult<DataFrame> {
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions::new_disabled(),
-        glob: false,
-        cache: false,
-        ..Default::default()
-    };
-    LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, args)?.collect()
 }

@@ -53,6 +53,10 @@ pub(crate) enum ProblemKind {
     CounterJump,
     /// No row of the source for longer than the gap tolerance.
     Gap,
+    /// Two rows of one source at the same `t_ns` with different readings:
+    /// which one is right is unknown, and taking both would count the
+    /// instant twice in a sample sum.
+    DuplicateTime,
 }
 
 /// One offending row. `value` is the offending number (watts, µJ or the gap
@@ -102,6 +106,8 @@ pub(crate) struct SourceFold {
     /// Plain sum of power samples per bin, W.
     pub sum_w: Vec<f64>,
     pub n_power: u64,
+    /// The highest accepted power reading: (W, row, t_ns).
+    pub max_p: Option<(f64, u64, i64)>,
     // Counter track.
     c_prev: Option<(i64, i64)>,
     pub c_first: Option<(i64, i64)>,
@@ -123,6 +129,7 @@ impl SourceFold {
             area_ws: vec![0.0; n_boundaries + 1],
             sum_w: vec![0.0; n_boundaries + 1],
             n_power: 0,
+            max_p: None,
             c_prev: None,
             c_first: None,
             c_next: 0,
@@ -139,6 +146,12 @@ impl SourceFold {
     /// The last counter reading, (t_ns, energy_uj).
     pub fn c_last(&self) -> Option<(i64, i64)> {
         self.c_prev
+    }
+
+    /// Mean power over all its samples (trapezoid area over their span), W.
+    pub fn mean_w(&self) -> Option<f64> {
+        let (t0, t1) = (self.p_first_t?, self.p_last_t()?);
+        (t1 > t0).then(|| self.area_ws.iter().sum::<f64>() / ((t1 - t0) as f64 * 1e-9))
     }
 
     /// Cumulative trapezoid area from b₀ to bₖ, W·s.
@@ -160,6 +173,12 @@ pub(crate) struct RunFold {
     /// Problems found, including those not kept.
     pub problem_count: u64,
     pub rows: u64,
+    /// Rows that repeat the previous row of their source exactly (same
+    /// `t_ns`, same readings): skipped, counted here and reported.
+    pub exact_duplicates: u64,
+    /// Rows whose `source` the manifest does not list (by source name), or
+    /// that have no source (`None`): not used, and reported.
+    pub unlisted: std::collections::BTreeMap<Option<String>, u64>,
 }
 
 impl RunFold {
@@ -174,6 +193,8 @@ impl RunFold {
             problems: Vec::new(),
             problem_count: 0,
             rows: 0,
+            exact_duplicates: 0,
+            unlisted: std::collections::BTreeMap::new(),
         }
     }
 
@@ -233,6 +254,23 @@ impl RunFold {
                 self.problem(p);
                 return;
             }
+            if t == last {
+                let same_power = s.p_prev.map(|(_, p)| p) == power_w.filter(|p| p.is_finite());
+                let same_counter = !self.counters || s.c_prev.map(|(_, e)| e) == energy_uj;
+                if same_power && same_counter {
+                    self.exact_duplicates += 1;
+                } else {
+                    let p = SampleProblem {
+                        kind: ProblemKind::DuplicateTime,
+                        t_ns: t,
+                        t_ref_ns: last,
+                        value: power_w.unwrap_or(f64::NAN),
+                        ..base
+                    };
+                    self.problem(p);
+                }
+                return;
+            }
             if t - last > s.gap_tol_ns && last <= bounds_end && t >= bounds_start {
                 let p = SampleProblem {
                     kind: ProblemKind::Gap,
@@ -260,7 +298,12 @@ impl RunFold {
             };
             match kind {
                 Some(kind) => found = Some((kind, p)),
-                None => power_step(s, &self.bounds, t, p),
+                None => {
+                    if s.max_p.is_none_or(|(m, _, _)| p > m) {
+                        s.max_p = Some((p, row, t));
+                    }
+                    power_step(s, &self.bounds, t, p);
+                }
             }
         }
         if let Some(p) = found.take().map(|(kind, value)| SampleProblem {
@@ -418,5 +461,23 @@ mod tests {
                 (ProblemKind::CounterDecreased, 3),
             ]
         );
+    }
+
+    #[test]
+    fn a_repeated_instant_is_a_problem_unless_it_repeats_exactly() {
+        let mut f = RunFold::new(vec![0, 10 * S], &[i64::MAX], true);
+        f.push(0, 0, Some(0), Some(10.0), Some(0));
+        f.push(1, 0, Some(S), Some(10.0), Some(10_000_000));
+        // An exact copy of row 1: skipped and counted, the area unchanged.
+        f.push(2, 0, Some(S), Some(10.0), Some(10_000_000));
+        // Same instant, another reading: a problem naming the row.
+        f.push(3, 0, Some(S), Some(400.0), Some(10_000_000));
+        f.push(4, 0, Some(10 * S), Some(10.0), Some(100_000_000));
+        assert_eq!(f.exact_duplicates, 1);
+        let kinds: Vec<_> = f.problems.iter().map(|p| (p.kind, p.row)).collect();
+        assert_eq!(kinds, vec![(ProblemKind::DuplicateTime, 3)]);
+        let s = &f.sources[0];
+        assert!((s.area_to(1) - 100.0).abs() < 1e-12);
+        assert!((s.sum_w[1] - 30.0).abs() < 1e-12, "{:?}", s.sum_w);
     }
 }

@@ -9,7 +9,7 @@
 
 use super::fold::RunFold;
 use super::run::{check_problems, gap_tolerance_ns, segment_files};
-use super::scan::scan_run;
+use super::scan::{scan_run, SourceSet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::MANIFEST_FILE;
@@ -41,7 +41,11 @@ impl IdleBaseline {
             .any(|s| s.method == Method::MeasuredCounter);
         // One boundary after every sample: the whole run is "before" it.
         let mut fold = RunFold::new(vec![i64::MAX], &gap_ns, counters);
-        scan_run(&files, &ids, counters, &mut fold)
+        let set = SourceSet {
+            selected: &ids,
+            listed: &ids,
+        };
+        scan_run(&files, set, counters, &mut fold)
             .map_err(|e| format!("{}: {}", files[e.file].display(), e.message))?;
         check_problems(&fold, &files, &ids, &gap_ns, 0, true, &mut Vec::new())?;
         let mut power_w = BTreeMap::new();

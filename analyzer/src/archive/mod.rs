@@ -3,14 +3,14 @@
 //!
 //! The pipeline per run is: `manifest.json` (schema version, status,
 //! sources) → `epochs.parquet` (boundaries, accuracies; `epochs`) → every
-//! `samples/part-*.parquet` scanned lazily by polars, only the needed
-//! columns and selected sources, streamed in order into a per-source fold
-//! (`scan`, `fold`) → the epochs every source covers, the problems that
-//! exclude the run, and E(i) in the chosen mode (`run`).
+//! `samples/part-*.parquet` decoded by the `parquet` crate's Arrow reader,
+//! only the needed columns, streamed batch by batch in order into a
+//! per-source fold (`scan`, `fold`) → the epochs every source covers, the
+//! problems that exclude the run, and E(i) in the chosen mode (`run`).
 //!
-//! Memory is one polars batch plus a few numbers per source and epoch, so it
-//! does not grow with the size of a run or of the archive. Two runs are in
-//! flight at a time; polars decodes each run's files on all cores.
+//! Memory is one Arrow batch per run in flight plus a few numbers per
+//! source and epoch, so it does not grow with the size of a run or of the
+//! archive. One run is in flight per core (each run's fold is sequential).
 //!
 //! Nothing is dropped quietly: a run that cannot give correct numbers is in
 //! [`Loaded::excluded`] with a reason naming the file and row, and anything
@@ -161,8 +161,15 @@ impl Resolved {
 /// the reason; the call only fails when a path itself is unusable.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveError> {
     let resolved = Resolved::new(opts)?;
-    let dirs = discover::find_runs(paths)?;
+    let found = discover::find_runs(paths)?;
+    let dirs = found.runs;
     let mut loaded = Loaded::default();
+    loaded
+        .excluded
+        .extend(found.unusable.into_iter().map(|u| Excluded {
+            dir: u.dir,
+            reason: u.reason,
+        }));
     for (dir, result) in dirs.iter().zip(load_all(&dirs, &resolved)) {
         match result {
             Ok(run) => loaded.runs.push(run),
@@ -172,6 +179,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
             }),
         }
     }
+    loaded.excluded.sort_by(|a, b| a.dir.cmp(&b.dir));
     if let Some(idle) = &resolved.idle {
         let watts: Vec<String> = idle
             .power_w
@@ -196,14 +204,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
     Ok(loaded)
 }
 
-/// Loads `dirs` two at a time, results in the order of `dirs`. Each run's
-/// scan already decodes on all cores; a second run in flight fills the
-/// moments when one query starts up or drains.
+/// Loads `dirs` one per core at a time, results in the order of `dirs`
+/// (a run's fold is sequential, so runs are the unit of parallel work).
 fn load_all(dirs: &[PathBuf], opts: &Resolved) -> Vec<Result<RunData, String>> {
-    const IN_FLIGHT: usize = 2;
+    let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, Result<RunData, String>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..IN_FLIGHT.min(dirs.len()))
+        let workers: Vec<_> = (0..in_flight.min(dirs.len()))
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();

@@ -13,7 +13,7 @@
 use super::epochs::{read_epochs, EpochRow};
 use super::fold::{ProblemKind, RunFold, SampleProblem, MAX_PLAUSIBLE_W};
 use super::problem::{summarize, Problem, SHOWN};
-use super::scan::{locate, scan_run, segment_starts};
+use super::scan::{locate, scan_run, segment_starts, time_span, SourceSet};
 use super::Resolved;
 use crate::model::{EnergyMode, EpochEnergy, RunData};
 use std::path::{Path, PathBuf};
@@ -45,6 +45,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
     };
 
     let files = segment_files(dir)?;
+    check_segment_order(&files)?;
     let ids: Vec<String> = sources.iter().map(|s| s.id.clone()).collect();
     let gap_ns: Vec<i64> = sources
         .iter()
@@ -54,19 +55,32 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
     bounds.push(first.start_ns);
     bounds.extend(rows.iter().map(|r| r.end_ns));
     let counters = physical == EnergyMode::Counter;
+    let listed: Vec<String> = manifest.sources.iter().map(|s| s.id.clone()).collect();
+    let set = SourceSet {
+        selected: &ids,
+        listed: &listed,
+    };
     let (fold, files) = fold_samples(
         files,
-        &ids,
+        set,
         bounds,
         &gap_ns,
         counters,
         &manifest,
         &mut warnings,
     )?;
+    fold_warnings(&fold, &dir.join(SAMPLES_DIR), &mut warnings);
 
     let samples_dir = dir.join(SAMPLES_DIR);
-    let used = usable_epochs(&fold, &sources, physical, mode, &manifest, &mut warnings)
-        .map_err(|e| format!("{}: {e}", samples_dir.display()))?;
+    let used =
+        usable_epochs(&fold, &sources, physical, mode, &manifest, &mut warnings).map_err(|e| {
+            // Samples that "end early" are often readings refused from some
+            // row on (a counter that jumped): name the first one.
+            let why = first_refused(&fold, &files, &ids, &gap_ns)
+                .map(|p| format!("; the first refused reading: {p}"))
+                .unwrap_or_default();
+            format!("{}: {e}{why}", samples_dir.display())
+        })?;
     check_problems(
         &fold,
         &files,
@@ -76,6 +90,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
         opts.baseline,
         &mut warnings,
     )?;
+    outlier_warnings(&fold, &files, &ids, &mut warnings);
     status_warnings(&manifest, used, rows.len(), &mut warnings);
     if counters && manifest.sampler.suspect_wraps > 0 {
         warnings.push(format!(
@@ -118,7 +133,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
 /// the fold and the files it read.
 fn fold_samples(
     mut files: Vec<PathBuf>,
-    ids: &[String],
+    ids: SourceSet<'_>,
     bounds: Vec<i64>,
     gap_ns: &[i64],
     counters: bool,
@@ -144,6 +159,37 @@ fn fold_samples(
         } else {
             return Err(format!("{}: {}", files[i].display(), err.message));
         }
+    }
+}
+
+/// What the fold skipped without it being a problem of the epochs used:
+/// rows of sources the manifest does not list (their energy is in no
+/// number) and exact repeats of a row.
+fn fold_warnings(fold: &RunFold, samples_dir: &Path, warnings: &mut Vec<String>) {
+    if !fold.unlisted.is_empty() {
+        let list: Vec<String> = fold
+            .unlisted
+            .iter()
+            .map(|(name, n)| match name {
+                Some(id) => format!("`{id}` ({n} rows)"),
+                None => format!("no source at all ({n} rows)"),
+            })
+            .collect();
+        warnings.push(format!(
+            "{}: samples of sources that manifest.json does not list were not used: {}; \
+             their energy is in no number here (list them under `sources` in manifest.json \
+             to count them)",
+            samples_dir.display(),
+            list.join(", ")
+        ));
+    }
+    if fold.exact_duplicates > 0 {
+        warnings.push(format!(
+            "{}: {} rows repeat the previous row of their source exactly (same t_ns and \
+             readings); each instant was counted once",
+            samples_dir.display(),
+            fold.exact_duplicates
+        ));
     }
 }
 
@@ -228,6 +274,30 @@ pub(crate) fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
         ));
     }
     Ok(files)
+}
+
+/// Segments are read in name order, which the recorder makes time order.
+/// A segment whose first sample comes before the previous one's last (by
+/// their footers' statistics) means renamed or merged files: say so, rather
+/// than reporting the clock as going backwards.
+fn check_segment_order(files: &[PathBuf]) -> Result<(), String> {
+    let spans: Vec<Option<(i64, i64)>> = files.iter().map(|f| time_span(f)).collect();
+    for k in 1..files.len() {
+        if let (Some((_, prev_end)), Some((start, _))) = (spans[k - 1], spans[k]) {
+            if start < prev_end {
+                return Err(format!(
+                    "{} starts (t_ns {start}) before {} ends (t_ns {prev_end}): segments are \
+                     read in name order, and these names are out of time order or the files \
+                     overlap (rename them so that name order is time order, e.g. \
+                     part-000000.parquet, part-000001.parquet, …; or merge them into one file \
+                     sorted by t_ns)",
+                    files[k].display(),
+                    files[k - 1].display()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The gap tolerance of a source in ns: the option, but never below three
@@ -340,16 +410,7 @@ pub(crate) fn check_problems(
     } else {
         segment_starts(files)
     };
-    let describe = |p: &SampleProblem| {
-        let (f, row) = locate(&starts, p.row);
-        let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
-        let id = ids.get(p.source).map_or("?", String::as_str);
-        Problem::row(
-            file,
-            row,
-            describe_sample(p, id, gap_ns.get(p.source).copied()),
-        )
-    };
+    let describe = |p: &SampleProblem| located(p, files, &starts, ids, gap_ns);
     let (bad, ignored): (Vec<&SampleProblem>, Vec<&SampleProblem>) =
         fold.problems.iter().partition(|p| relevant(p));
     let unkept = fold.problem_count - fold.problems.len() as u64;
@@ -365,6 +426,35 @@ pub(crate) fn check_problems(
         ));
     }
     Ok(())
+}
+
+/// A sample problem as a [`Problem`] naming its file and row.
+fn located(
+    p: &SampleProblem,
+    files: &[PathBuf],
+    starts: &[u64],
+    ids: &[String],
+    gap_ns: &[i64],
+) -> Problem {
+    let (f, row) = locate(starts, p.row);
+    let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
+    let id = ids.get(p.source).map_or("?", String::as_str);
+    Problem::row(
+        file,
+        row,
+        describe_sample(p, id, gap_ns.get(p.source).copied()),
+    )
+}
+
+/// The first sample problem other than a gap, located.
+fn first_refused(
+    fold: &RunFold,
+    files: &[PathBuf],
+    ids: &[String],
+    gap_ns: &[i64],
+) -> Option<Problem> {
+    let p = fold.problems.iter().find(|p| p.kind != ProblemKind::Gap)?;
+    Some(located(p, files, &segment_starts(files), ids, gap_ns))
 }
 
 fn describe_sample(p: &SampleProblem, id: &str, gap_ns: Option<i64>) -> String {
@@ -392,6 +482,43 @@ fn describe_sample(p: &SampleProblem, id: &str, gap_ns: Option<i64>) -> String {
             "source `{id}`: no sample for {v:.3} s (tolerance {:.3} s) within the epochs",
             gap_ns.unwrap_or(0) as f64 * 1e-9
         ),
+        ProblemKind::DuplicateTime => format!(
+            "source `{id}`: a second row at t_ns {} with a different reading (power_w {v}); \
+             which one is right is unknown: keep one row per source and instant",
+            p.t_ns
+        ),
+    }
+}
+
+/// A reading this many times its source's mean power (and at least
+/// [`OUTLIER_MIN_EXCESS_W`] above it) is flagged: a 4 kW spike on a 20 W
+/// source is a glitch far more often than a real draw, and one such sample
+/// can add more than half of a short run's energy.
+const OUTLIER_RATIO: f64 = 10.0;
+const OUTLIER_MIN_EXCESS_W: f64 = 500.0;
+
+/// Flags each source's highest reading when it is an outlier against the
+/// source's own mean; the numbers keep it (it may be real), the warning
+/// names the row so the user can judge and drop it.
+fn outlier_warnings(fold: &RunFold, files: &[PathBuf], ids: &[String], warnings: &mut Vec<String>) {
+    let mut starts = None;
+    for (k, s) in fold.sources.iter().enumerate() {
+        let (Some((max_w, row, _)), Some(mean_w)) = (s.max_p, s.mean_w()) else {
+            continue;
+        };
+        if max_w > OUTLIER_RATIO * mean_w && max_w - mean_w > OUTLIER_MIN_EXCESS_W {
+            let starts = starts.get_or_insert_with(|| segment_starts(files));
+            let (f, r) = locate(starts, row);
+            let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
+            warnings.push(format!(
+                "{} row {r}: source `{}` reads {max_w:.1} W, {:.0}× its mean of {mean_w:.1} W; \
+                 it is counted, but if it is a glitch remove the row (energy is off by about \
+                 that reading × one sample period)",
+                file.display(),
+                ids.get(k).map_or("?", String::as_str),
+                max_w / mean_w
+            ));
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Reading a run's samples into a [`RunFold`], file by file and batch by
-//! batch, plus the lazy polars scan of the same files that the figures use.
+//! batch (and, for the figures, into a power envelope, `trace`).
 //!
 //! Why this shape: the per-epoch reduction needs each source's samples in
 //! time order (a trapezoid joins neighbours, a counter is read between two
@@ -25,43 +25,12 @@
 
 use super::fold::RunFold;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::compute::cast;
 use arrow::datatypes::{DataType as ArrowType, Float64Type, Int32Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::samples;
-
-/// All of a run's segment files as one lazy frame, tolerant of what a newer
-/// minor version may add or widen.
-pub(crate) fn scan_segments(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
-    let args = UnifiedScanArgs {
-        hive_options: HiveOptions::new_disabled(),
-        glob: false,
-        cache: false,
-        // A newer writer may add columns to some segments only.
-        extra_columns_policy: ExtraColumnsPolicy::Ignore,
-        cast_columns_policy: CastColumnsPolicy {
-            integer_upcast: true,
-            float_upcast: true,
-            categorical_to_string: true,
-            ..CastColumnsPolicy::ERROR_ON_MISMATCH
-        },
-        ..Default::default()
-    };
-    let paths = files
-        .iter()
-        .map(|p| PlRefPath::try_from_path(p))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let sources = ScanSources::Paths(paths.into_iter().collect());
-    Ok(
-        DslBuilder::scan_parquet(sources, ParquetOptions::default(), args)?
-            .build()
-            .into(),
-    )
-}
 
 /// Rows per decoded batch: large enough that per-batch work (the source
 /// lookup, casts) vanishes, small enough to stay in cache.
@@ -75,13 +44,23 @@ pub(crate) struct ScanError {
     pub message: String,
 }
 
-/// Streams a run's segment files, in order, into `fold`. `ids` are the
-/// selected source ids in the fold's order; `counters` says whether
-/// `energy_uj` is read. Rows of other sources are skipped; rows are
-/// numbered over the files taken end to end (for problem reports).
+/// Which sources a scan feeds to the fold, and which it only counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SourceSet<'a> {
+    /// The selected source ids, in the fold's order.
+    pub selected: &'a [String],
+    /// Every source id the manifest lists: rows of a listed but unselected
+    /// source (`--components`) are skipped; rows of any other source are
+    /// counted in [`RunFold::unlisted`] so that the run can say so.
+    pub listed: &'a [String],
+}
+
+/// Streams a run's segment files, in order, into `fold`; `counters` says
+/// whether `energy_uj` is read. Rows are numbered over the files taken end
+/// to end (for problem reports).
 pub(crate) fn scan_run(
     files: &[PathBuf],
-    ids: &[String],
+    ids: SourceSet<'_>,
     counters: bool,
     fold: &mut RunFold,
 ) -> Result<(), ScanError> {
@@ -96,19 +75,34 @@ pub(crate) fn scan_run(
 /// One file into the fold; returns the row number after its last row.
 fn scan_file(
     path: &Path,
-    ids: &[String],
+    ids: SourceSet<'_>,
     counters: bool,
     fold: &mut RunFold,
     mut row: u64,
 ) -> Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
     let mut wanted = vec![samples::T_NS, samples::SOURCE, samples::POWER_W];
     if counters {
         wanted.push(samples::ENERGY_UJ);
     }
+    for_each_batch(path, &wanted, |batch| {
+        fold_batch(batch, ids, counters, fold, row)?;
+        row += batch.num_rows() as u64;
+        Ok(())
+    })?;
+    Ok(row)
+}
+
+/// Decodes the columns `wanted` of a Parquet file (all must exist; others
+/// are never decoded) and hands each batch to `f`, in file order.
+pub(crate) fn for_each_batch(
+    path: &Path,
+    wanted: &[&str],
+    mut f: impl FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
     let have = builder.schema().clone();
-    for name in &wanted {
+    for name in wanted {
         if have.field_with_name(name).is_err() {
             return Err(format!("column `{name}` is missing"));
         }
@@ -120,28 +114,108 @@ fn scan_file(
         .build()
         .map_err(|e| e.to_string())?;
     for batch in reader {
-        let batch = batch.map_err(|e| e.to_string())?;
-        fold_batch(&batch, ids, counters, fold, row)?;
-        row += batch.num_rows() as u64;
+        f(&batch.map_err(|e| e.to_string())?)?;
     }
-    Ok(row)
+    Ok(())
 }
 
-/// Column `name` of `batch` cast to `to`.
-fn column_as(batch: &RecordBatch, name: &str, to: &ArrowType) -> Result<ArrayRef, String> {
+/// The `source` column of a batch as dictionary keys and names.
+pub(crate) fn source_column(batch: &RecordBatch) -> Result<ArrayRef, String> {
+    let dict_type = ArrowType::Dictionary(Box::new(ArrowType::Int32), Box::new(ArrowType::Utf8));
+    column_as(batch, samples::SOURCE, &dict_type)
+}
+
+/// Column `name` of `batch` cast to `to`, after checking that its type
+/// can hold what the format says it holds: a cast may widen or narrow an
+/// integer (any value that does not fit is an error, never a null), but it
+/// never turns float seconds into nanoseconds or parses strings as watts.
+pub(crate) fn column_as(
+    batch: &RecordBatch,
+    name: &str,
+    to: &ArrowType,
+) -> Result<ArrayRef, String> {
     let c = batch
         .column_by_name(name)
         .ok_or_else(|| format!("column `{name}` is missing"))?;
-    if c.data_type() == to {
+    let from = c.data_type();
+    if from == to {
         return Ok(c.clone());
     }
-    cast(c, to).map_err(|e| format!("column `{name}` ({}): {e}", c.data_type()))
+    if name == samples::ENERGY_UJ && from.is_floating() && to == &ArrowType::Int64 {
+        return integral_floats(name, c);
+    }
+    check_type(name, from, to)?;
+    let opts = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    arrow::compute::cast_with_options(c, to, &opts)
+        .map_err(|e| format!("column `{name}` ({from}) cannot be read as {to}: {e}"))
+}
+
+/// A float counter column as integers: pandas stores an integer column that
+/// has nulls as float64. Every value must be a whole number of µJ below
+/// 2⁵³ (where a float64 is still exact), or the column is refused.
+fn integral_floats(name: &str, c: &ArrayRef) -> Result<ArrayRef, String> {
+    let f = arrow::compute::cast(c, &ArrowType::Float64).map_err(|e| e.to_string())?;
+    let f = f.as_primitive::<Float64Type>();
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let mut out = Vec::with_capacity(f.len());
+    for (i, v) in f.iter().enumerate() {
+        match v {
+            Some(x) if x.fract() != 0.0 || x.abs() >= EXACT || !x.is_finite() => {
+                return Err(format!(
+                    "column `{name}` is {} and holds {x} in batch row {i}: a counter must be \
+                     a whole number of µJ (store it as int64)",
+                    c.data_type()
+                ))
+            }
+            v => out.push(v.map(|x| x as i64)),
+        }
+    }
+    Ok(std::sync::Arc::new(arrow::array::Int64Array::from(out)))
+}
+
+/// Whether a column of type `from` may stand for one of type `to`.
+fn check_type(name: &str, from: &ArrowType, to: &ArrowType) -> Result<(), String> {
+    let ok = match to {
+        ArrowType::Int64 | ArrowType::Int32 => from.is_integer(),
+        ArrowType::Float64 => from.is_integer() || from.is_floating(),
+        ArrowType::Dictionary(_, _) => {
+            matches!(
+                from,
+                ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View
+            ) || matches!(from, ArrowType::Dictionary(k, v)
+            if k.is_integer() && matches!(**v, ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View))
+        }
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let hint = match (to, from) {
+        (ArrowType::Int64 | ArrowType::Int32, f) if f.is_floating() => {
+            " (a float column usually holds seconds: multiply by 1e9 and store it as int64)"
+        }
+        (_, ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View) => {
+            " (numbers stored as text: write the column as a number)"
+        }
+        _ => "",
+    };
+    let want = match to {
+        ArrowType::Int64 | ArrowType::Int32 => "an integer type",
+        ArrowType::Float64 => "a number type",
+        _ => "a string type",
+    };
+    Err(format!(
+        "column `{name}` is {from}, but the trace format needs {want}{hint}"
+    ))
 }
 
 /// Feeds one batch to the fold, row by row in order.
 fn fold_batch(
     batch: &RecordBatch,
-    ids: &[String],
+    ids: SourceSet<'_>,
     counters: bool,
     fold: &mut RunFold,
     row0: u64,
@@ -156,17 +230,21 @@ fn fold_batch(
         None
     };
     let e = e.as_ref().map(|e| e.as_primitive::<Int64Type>());
-    let dict_type = ArrowType::Dictionary(Box::new(ArrowType::Int32), Box::new(ArrowType::Utf8));
-    let src = column_as(batch, samples::SOURCE, &dict_type)?;
+    let src = source_column(batch)?;
     let src = src.as_dictionary::<Int32Type>();
     // The dictionary's entries mapped once to the fold's source index.
     let names = src.values().as_string::<i32>();
     let index: Vec<Option<usize>> = (0..names.len())
         .map(|k| {
             let name = names.is_valid(k).then(|| names.value(k))?;
-            ids.iter().position(|id| id == name)
+            ids.selected.iter().position(|id| id == name)
         })
         .collect();
+    let unlisted: Vec<bool> = (0..names.len())
+        .map(|k| !names.is_valid(k) || !ids.listed.iter().any(|id| id == names.value(k)))
+        .collect();
+    let mut skipped = vec![0u64; names.len()];
+    let mut no_source = 0u64;
     let keys = src.keys();
     let no_nulls = t.null_count() == 0
         && p.null_count() == 0
@@ -177,22 +255,23 @@ fn fold_batch(
         let (t, p, k) = (t.values(), p.values(), keys.values());
         let e = e.map(|e| e.values());
         for i in 0..t.len() {
-            let Some(s) = usize::try_from(k[i])
-                .ok()
-                .and_then(|k| index.get(k).copied().flatten())
-            else {
+            let key = usize::try_from(k[i]).ok();
+            let Some(s) = key.and_then(|k| index.get(k).copied().flatten()) else {
+                count_skipped(key, &mut skipped, &mut no_source);
                 continue;
             };
             fold.push(row0 + i as u64, s, Some(t[i]), Some(p[i]), e.map(|e| e[i]));
         }
+        note_unlisted(fold, names, &unlisted, &skipped, no_source);
         return Ok(());
     }
     for i in 0..t.len() {
-        let key = keys.is_valid(i).then(|| keys.value(i));
-        let Some(s) = key
-            .and_then(|k| usize::try_from(k).ok())
-            .and_then(|k| index.get(k).copied().flatten())
-        else {
+        let key = keys
+            .is_valid(i)
+            .then(|| keys.value(i))
+            .and_then(|k| usize::try_from(k).ok());
+        let Some(s) = key.and_then(|k| index.get(k).copied().flatten()) else {
+            count_skipped(key, &mut skipped, &mut no_source);
             continue;
         };
         fold.push(
@@ -203,7 +282,37 @@ fn fold_batch(
             e.and_then(|e| e.is_valid(i).then(|| e.value(i))),
         );
     }
+    note_unlisted(fold, names, &unlisted, &skipped, no_source);
     Ok(())
+}
+
+/// Counts a row that the fold does not take, by dictionary key.
+#[inline]
+fn count_skipped(key: Option<usize>, skipped: &mut [u64], no_source: &mut u64) {
+    match key.and_then(|k| skipped.get_mut(k)) {
+        Some(n) => *n += 1,
+        None => *no_source += 1,
+    }
+}
+
+/// Adds the batch's rows of sources the manifest does not list (and rows
+/// without a source) to the fold's count.
+fn note_unlisted(
+    fold: &mut RunFold,
+    names: &arrow::array::StringArray,
+    unlisted: &[bool],
+    skipped: &[u64],
+    no_source: u64,
+) {
+    for (k, &n) in skipped.iter().enumerate() {
+        if n > 0 && unlisted[k] {
+            let name = names.is_valid(k).then(|| names.value(k).to_string());
+            *fold.unlisted.entry(name).or_default() += n;
+        }
+    }
+    if no_source > 0 {
+        *fold.unlisted.entry(None).or_default() += no_source;
+    }
 }
 
 /// Row count of a segment from its footer, or why the file is unreadable.
@@ -211,6 +320,29 @@ pub(crate) fn segment_rows(path: &Path) -> Result<u64, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
     Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
+}
+
+/// The first and last `t_ns` of a segment from its footer's statistics
+/// (`None` when the writer kept none, or the file cannot be read).
+pub(crate) fn time_span(path: &Path) -> Option<(i64, i64)> {
+    use parquet::file::statistics::Statistics;
+    let file = std::fs::File::open(path).ok()?;
+    let reader = SerializedFileReader::new(file).ok()?;
+    let meta = reader.metadata();
+    let mut span: Option<(i64, i64)> = None;
+    for rg in meta.row_groups() {
+        let col = rg
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == samples::T_NS)?;
+        let (lo, hi) = match col.statistics()? {
+            Statistics::Int64(s) => (*s.min_opt()?, *s.max_opt()?),
+            Statistics::Int32(s) => (i64::from(*s.min_opt()?), i64::from(*s.max_opt()?)),
+            _ => return None,
+        };
+        span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    }
+    span
 }
 
 /// Where each segment starts in the row numbering over the segments taken

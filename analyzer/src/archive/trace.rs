@@ -5,13 +5,16 @@
 //! figures only; every number the analyzer reports comes from the full
 //! samples (`archive::load`).
 //!
-//! The reduction runs in polars' streaming engine (a group-by on source and
-//! column), so memory stays bounded by the output, not the trace.
+//! The reduction streams the segments batch by batch through the same
+//! Arrow reader as the energy fold (`scan`), keeping one small record per
+//! source and column, so memory is bounded by the output, not the trace.
 
 use super::run::segment_files;
-use super::scan::scan_segments;
-use polars::prelude::*;
-use std::path::Path;
+use super::scan::{column_as, for_each_batch, source_column, time_span};
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType as ArrowType, Float64Type, Int32Type, Int64Type};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::samples;
 
 /// The envelope of one source.
@@ -25,95 +28,117 @@ pub struct SourceEnvelope {
     pub rows: u64,
 }
 
+/// One time column of one source: its lowest and highest reading, each
+/// with its time (the earliest of equal lows, the latest of equal highs),
+/// and how many readings fell in it.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    min: (f64, i64),
+    max: (f64, i64),
+    n: u64,
+}
+
+impl Cell {
+    fn new(p: f64, t: i64) -> Self {
+        Self {
+            min: (p, t),
+            max: (p, t),
+            n: 1,
+        }
+    }
+
+    fn add(&mut self, p: f64, t: i64) {
+        if p < self.min.0 || (p == self.min.0 && t < self.min.1) {
+            self.min = (p, t);
+        }
+        if p > self.max.0 || (p == self.max.0 && t > self.max.1) {
+            self.max = (p, t);
+        }
+        self.n += 1;
+    }
+}
+
 /// Reduces the run in `dir` to at most `2 × columns` points per source.
 pub fn power_envelope(dir: &Path, columns: u32) -> Result<Vec<SourceEnvelope>, String> {
     let files = segment_files(dir)?;
-    let ctx = |e: PolarsError| format!("{}: cannot read the power samples: {e}", dir.display());
-    let base = || -> PolarsResult<LazyFrame> {
-        Ok(scan_segments(&files)?.select([
-            col(samples::T_NS).strict_cast(DataType::Int64),
-            col(samples::SOURCE).cast(DataType::String),
-            col(samples::POWER_W).strict_cast(DataType::Float64),
-        ]))
-    };
-    let span = base()
-        .and_then(|lf| {
-            lf.select([
-                col(samples::T_NS).min().alias("t0"),
-                col(samples::T_NS).max().alias("t1"),
-            ])
-            .collect()
-        })
-        .map_err(ctx)?;
-    let first = |name: &str| -> Option<i64> { span.column(name).ok()?.i64().ok()?.get(0) };
-    let (Some(t0), Some(t1)) = (first("t0"), first("t1")) else {
+    let ctx = |e: String| format!("{}: cannot read the power samples: {e}", dir.display());
+    let Some((t0, t1)) = span(&files).map_err(ctx)? else {
         return Ok(Vec::new());
     };
     let width_ns = ((t1 - t0) / i64::from(columns.max(1))).max(1);
-    let df = base()
-        .and_then(|lf| {
-            lf.filter(col(samples::POWER_W).is_not_null())
-                .with_column(((col(samples::T_NS) - lit(t0)) / lit(width_ns)).alias("__col"))
-                .group_by([col(samples::SOURCE), col("__col")])
-                .agg([
-                    col(samples::POWER_W).min().alias("p_min"),
-                    col(samples::POWER_W).max().alias("p_max"),
-                    col(samples::T_NS)
-                        .sort_by([col(samples::POWER_W)], SortMultipleOptions::default())
-                        .first()
-                        .alias("t_min"),
-                    col(samples::T_NS)
-                        .sort_by([col(samples::POWER_W)], SortMultipleOptions::default())
-                        .last()
-                        .alias("t_max"),
-                    len().alias("n"),
-                ])
-                .sort([samples::SOURCE, "__col"], SortMultipleOptions::default())
-                .collect_with_engine(Engine::Streaming)
-                .map(|r| r.unwrap_single())
+    let mut cells: BTreeMap<String, BTreeMap<i64, Cell>> = BTreeMap::new();
+    let wanted = [samples::T_NS, samples::SOURCE, samples::POWER_W];
+    for f in &files {
+        for_each_batch(f, &wanted, |batch| {
+            let t = column_as(batch, samples::T_NS, &ArrowType::Int64)?;
+            let t = t.as_primitive::<Int64Type>();
+            let p = column_as(batch, samples::POWER_W, &ArrowType::Float64)?;
+            let p = p.as_primitive::<Float64Type>();
+            let src = source_column(batch)?;
+            let src = src.as_dictionary::<Int32Type>();
+            let names = src.values().as_string::<i32>();
+            let keys = src.keys();
+            for i in 0..batch.num_rows() {
+                if !(t.is_valid(i) && p.is_valid(i) && keys.is_valid(i)) {
+                    continue;
+                }
+                let Ok(k) = usize::try_from(keys.value(i)) else {
+                    continue;
+                };
+                if !names.is_valid(k) {
+                    continue;
+                }
+                let (ti, pi) = (t.value(i), p.value(i));
+                let col = (ti - t0) / width_ns;
+                let per_source = cells.entry(names.value(k).to_string()).or_default();
+                per_source
+                    .entry(col)
+                    .and_modify(|c| c.add(pi, ti))
+                    .or_insert_with(|| Cell::new(pi, ti));
+            }
+            Ok(())
         })
-        .map_err(ctx)?;
-    let src = df
-        .column(samples::SOURCE)
-        .map_err(ctx)?
-        .str()
-        .map_err(ctx)?
-        .clone();
-    let get_f = |n: &str| -> Result<Float64Chunked, String> {
-        Ok(df.column(n).map_err(ctx)?.f64().map_err(ctx)?.clone())
-    };
-    let get_i = |n: &str| -> Result<Int64Chunked, String> {
-        Ok(df.column(n).map_err(ctx)?.i64().map_err(ctx)?.clone())
-    };
-    let (p_min, p_max) = (get_f("p_min")?, get_f("p_max")?);
-    let (t_min, t_max) = (get_i("t_min")?, get_i("t_max")?);
-    let n = df
-        .column("n")
-        .and_then(|c| c.cast(&DataType::UInt64))
-        .map_err(ctx)?;
-    let n = n.u64().map_err(ctx)?.clone();
-    let mut out: Vec<SourceEnvelope> = Vec::new();
-    for i in 0..df.height() {
-        let Some(s) = src.get(i) else { continue };
-        if out.last().is_none_or(|e| e.source != s) {
-            out.push(SourceEnvelope {
-                source: s.to_string(),
-                points: Vec::new(),
+        .map_err(|e| ctx(format!("{}: {e}", f.display())))?;
+    }
+    Ok(cells
+        .into_iter()
+        .map(|(source, cols)| {
+            let mut e = SourceEnvelope {
+                source,
+                points: Vec::with_capacity(cols.len() * 2),
                 rows: 0,
-            });
-        }
-        let Some(e) = out.last_mut() else { continue };
-        e.rows += n.get(i).unwrap_or(0);
-        let (Some(a), Some(b), Some(ta), Some(tb)) =
-            (p_min.get(i), p_max.get(i), t_min.get(i), t_max.get(i))
-        else {
-            continue;
-        };
-        let mut pair = [(ta, a), (tb, b)];
-        pair.sort_by_key(|p| p.0);
-        for (t, w) in pair {
-            e.points.push((t as f64 / 1e9, w));
-        }
+            };
+            for c in cols.values() {
+                e.rows += c.n;
+                let mut pair = [c.min, c.max].map(|(p, t)| (t, p));
+                pair.sort_by_key(|x| x.0);
+                e.points.extend(pair.map(|(t, p)| (t as f64 / 1e9, p)));
+            }
+            e
+        })
+        .collect())
+}
+
+/// The first and last `t_ns` over all files: from the footers where every
+/// file has statistics, else by reading the column.
+fn span(files: &[PathBuf]) -> Result<Option<(i64, i64)>, String> {
+    let from_footers: Option<Vec<(i64, i64)>> = files.iter().map(|f| time_span(f)).collect();
+    if let Some(spans) = from_footers {
+        let lo = spans.iter().map(|s| s.0).min();
+        let hi = spans.iter().map(|s| s.1).max();
+        return Ok(lo.zip(hi));
+    }
+    let mut out: Option<(i64, i64)> = None;
+    for f in files {
+        for_each_batch(f, &[samples::T_NS], |batch| {
+            let t = column_as(batch, samples::T_NS, &ArrowType::Int64)?;
+            let t = t.as_primitive::<Int64Type>();
+            if let (Some(lo), Some(hi)) = (arrow::compute::min(t), arrow::compute::max(t)) {
+                out = Some(out.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("{}: {e}", f.display()))?;
     }
     Ok(out)
 }

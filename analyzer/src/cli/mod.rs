@@ -244,27 +244,45 @@ fn report(a: &ReportArgs, err: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Whether the error is a closed stdout (`| head`).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+    trainwatt_trace::cli_error::is_broken_pipe(e.as_ref())
+}
+
+/// Standard output that names itself in its errors (`--format csv >
+/// /dev/full` says "writing to standard output: No space left on device"),
+/// keeping the error's kind so a closed pipe is still recognised.
+struct Stdout<W>(W);
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(named_stdout)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(named_stdout)
+    }
+}
+
+fn named_stdout(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("writing to standard output: {e}"))
 }
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = Stdout(io::stdout().lock());
     // stderr stays unlocked: the spinner writes to it from its own thread.
     let mut err = io::stderr();
-    match run(cli, &mut out, &mut err) {
+    let result = run(cli, &mut out, &mut err).and_then(|()| out.flush().map_err(Into::into));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the whole chain, outermost first.
-            let _ = writeln!(err, "error: {e:#}");
+            let _ = writeln!(
+                err,
+                "error: {}",
+                trainwatt_trace::cli_error::error_line(e.as_ref())
+            );
             ExitCode::FAILURE
         }
     }

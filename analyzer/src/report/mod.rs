@@ -252,6 +252,41 @@ pub fn write_report(
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
 
+    // A failure (a full disk, a figure that cannot be drawn) removes the
+    // staging folder: a failed report leaves nothing behind.
+    let (files, figs) = match fill(&tmp, loaded, opts, progress) {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    // Swap into place: the old report (if any) goes only now.
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(io(out))?;
+    }
+    if let Err(e) = std::fs::rename(&tmp, out) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(io(out)(e));
+    }
+    let files = files
+        .into_iter()
+        .filter_map(|f| f.strip_prefix(&tmp).ok().map(|r| out.join(r)))
+        .collect();
+    Ok(Written {
+        dir: out.to_path_buf(),
+        files,
+        figures: figs,
+    })
+}
+
+/// Writes every table, figure and the page into the staging folder `tmp`.
+fn fill(
+    tmp: &Path,
+    loaded: &Loaded,
+    opts: &ReportOptions,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<(Vec<PathBuf>, Vec<FigureOut>), ReportError> {
     progress("analysing", 0, 1);
     let a = analyses(loaded, opts)?;
     let (named, mut figs) = describe_figures(loaded, opts)?;
@@ -265,7 +300,7 @@ pub fn write_report(
         ("epochs", &a.epochs),
     ] {
         progress(&format!("tables: {label}"), done, total);
-        files.extend(write_tables(&tmp, label, report)?);
+        files.extend(write_tables(tmp, label, report)?);
         done += 1;
     }
     for n in named {
@@ -284,7 +319,7 @@ pub fn write_report(
         done += 1;
     }
     progress("index.html", done, total);
-    let page = html::page(loaded, opts, &a, &figs, &tmp)?;
+    let page = html::page(loaded, opts, &a, &figs, tmp)?;
     let index = tmp.join("index.html");
     write(&index, &page)?;
     files.push(index);
@@ -294,20 +329,7 @@ pub fn write_report(
         &tmp.join(MARKER),
         "written by trainwatt's analyzer report\n",
     )?;
-    // Swap into place: the old report (if any) goes only now.
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(io(out))?;
-    }
-    std::fs::rename(&tmp, out).map_err(io(out))?;
-    let files = files
-        .into_iter()
-        .filter_map(|f| f.strip_prefix(&tmp).ok().map(|r| out.join(r)))
-        .collect();
-    Ok(Written {
-        dir: out.to_path_buf(),
-        files,
-        figures: figs,
-    })
+    Ok((files, figs))
 }
 
 #[cfg(test)]

@@ -1,12 +1,21 @@
-//! Test support: writes run folders in the v1 trace format with polars'
-//! ParquetWriter, independent of the recorder's writer, so the reader is
-//! tested against the format as documented in `trainwatt-trace`.
+//! Test support: writes run folders in the v1 trace format with a plain
+//! `parquet::arrow::ArrowWriter` (default settings: no encodings, codec or
+//! metadata chosen), independent of the recorder's writer, so the reader is
+//! tested against the format as documented in `trainwatt-trace`. Files that
+//! other tools wrote (pyarrow, pandas, DuckDB, polars) are tested in
+//! `other_writers.rs`.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use polars::prelude::*;
+use arrow::array::{
+    ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray,
+};
+use arrow::datatypes::Int32Type;
+use parquet::arrow::ArrowWriter;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use trainwatt_trace::manifest::{HostFacts, SamplerStats, Workload};
 use trainwatt_trace::{Domain, Manifest, Method, RunStatus, SourceInfo, SCHEMA_VERSION};
 
@@ -95,7 +104,7 @@ pub fn manifest(sources: Vec<SourceInfo>, status: RunStatus) -> Manifest {
 /// How to lay out the `source` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceColumn {
-    /// Dictionary-encoded (polars categorical), like the recorder.
+    /// Dictionary-encoded, like the recorder.
     Dictionary,
     /// Plain UTF-8 strings.
     Plain,
@@ -103,71 +112,84 @@ pub enum SourceColumn {
 
 /// Writes one sample segment. `extra` adds an unknown column.
 pub fn write_samples(path: &Path, rows: &[Sample], layout: SourceColumn, extra: bool) {
-    let t: Vec<i64> = rows.iter().map(|r| r.t_ns).collect();
-    let src: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
-    let p: Vec<Option<f32>> = rows.iter().map(|r| r.power_w).collect();
-    let e: Vec<Option<i64>> = rows.iter().map(|r| r.energy_uj).collect();
-    let mut src = Column::new("source".into(), src);
-    if layout == SourceColumn::Dictionary {
-        src = src
-            .cast(&DataType::from_categories(Categories::global()))
-            .unwrap();
-    }
-    let mut cols = vec![
-        Column::new("t_ns".into(), t),
-        src,
-        Column::new("power_w".into(), p),
-        Column::new("energy_uj".into(), e),
+    let t: Int64Array = rows.iter().map(|r| Some(r.t_ns)).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+    let src: ArrayRef = match layout {
+        SourceColumn::Dictionary => {
+            Arc::new(names.into_iter().collect::<DictionaryArray<Int32Type>>())
+        }
+        SourceColumn::Plain => Arc::new(StringArray::from(names)),
+    };
+    let p: Float32Array = rows.iter().map(|r| r.power_w).collect();
+    let e: Int64Array = rows.iter().map(|r| r.energy_uj).collect();
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        ("t_ns", Arc::new(t)),
+        ("source", src),
+        ("power_w", Arc::new(p)),
+        ("energy_uj", Arc::new(e)),
     ];
     if extra {
-        let v: Vec<f64> = rows.iter().map(|_| 42.0).collect();
-        cols.insert(1, Column::new("future_column".into(), v));
+        let v: Float64Array = rows.iter().map(|_| Some(42.0)).collect();
+        cols.insert(1, ("future_column", Arc::new(v)));
     }
-    let mut df = DataFrame::new_infer_height(cols).unwrap();
-    write(path, &mut df);
+    write(path, cols);
 }
 
 /// Writes `epochs.parquet`. `extra` adds an unknown column.
 pub fn write_epochs(path: &Path, rows: &[Epoch], extra: bool) {
     let n = rows.len();
-    let mut cols = vec![
-        Column::new(
-            "epoch".into(),
-            rows.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "epoch",
+            Arc::new(rows.iter().map(|r| Some(r.epoch)).collect::<Int32Array>()),
         ),
-        Column::new(
-            "start_ns".into(),
-            rows.iter().map(|r| r.start_ns).collect::<Vec<_>>(),
+        (
+            "start_ns",
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.start_ns))
+                    .collect::<Int64Array>(),
+            ),
         ),
-        Column::new(
-            "end_ns".into(),
-            rows.iter().map(|r| r.end_ns).collect::<Vec<_>>(),
+        (
+            "end_ns",
+            Arc::new(rows.iter().map(|r| Some(r.end_ns)).collect::<Int64Array>()),
         ),
-        Column::new(
-            "train_acc".into(),
-            rows.iter()
-                .map(|r| r.test_acc.map(|a| a + 0.01))
-                .collect::<Vec<_>>(),
+        (
+            "train_acc",
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.test_acc.map(|a| a + 0.01))
+                    .collect::<Float64Array>(),
+            ),
         ),
-        Column::new(
-            "test_acc".into(),
-            rows.iter().map(|r| r.test_acc).collect::<Vec<_>>(),
+        (
+            "test_acc",
+            Arc::new(rows.iter().map(|r| r.test_acc).collect::<Float64Array>()),
         ),
-        Column::new("train_loss".into(), vec![Some(0.1f64); n]),
-        Column::new("test_loss".into(), vec![None::<f64>; n]),
-        Column::new("examples".into(), vec![Some(60_000i64); n]),
+        (
+            "train_loss",
+            Arc::new(Float64Array::from(vec![Some(0.1); n])),
+        ),
+        ("test_loss", Arc::new(Float64Array::from(vec![None; n]))),
+        (
+            "examples",
+            Arc::new(Int64Array::from(vec![Some(60_000); n])),
+        ),
     ];
     if extra {
-        cols.push(Column::new("future_column".into(), vec!["x"; n]));
+        cols.push(("future_column", Arc::new(StringArray::from(vec!["x"; n]))));
     }
-    let mut df = DataFrame::new_infer_height(cols).unwrap();
-    write(path, &mut df);
+    write(path, cols);
 }
 
-fn write(path: &Path, df: &mut DataFrame) {
+fn write(path: &Path, cols: Vec<(&str, ArrayRef)>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
     let f = File::create(path).unwrap();
-    ParquetWriter::new(f).finish(df).unwrap();
+    let mut w = ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
 }
 
 /// A run to write: manifest, epochs, sample segments.

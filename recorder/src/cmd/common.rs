@@ -112,7 +112,7 @@ pub struct RecordArgs {
     #[arg(long)]
     pub platform: Option<String>,
     /// How often a complete samples segment reaches disk (e.g. 1s, 500ms).
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = parse_flush_interval, allow_hyphen_values = true)]
     pub flush_interval: Duration,
     /// Keep the per-second segments instead of rewriting them into one file
     /// when the run ends.
@@ -140,7 +140,28 @@ impl RecordArgs {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m`, `1h`, or plain seconds.
+/// The longest `--duration` accepted: a year. Longer is a typo (and would
+/// overflow the clock arithmetic); without `--duration`, `sample` runs until
+/// Ctrl-C anyway.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// The longest `--flush-interval`: what a killed run may lose.
+pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// `--flush-interval`: a duration of at most [`MAX_FLUSH_INTERVAL`].
+pub fn parse_flush_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_FLUSH_INTERVAL {
+        return Err(format!(
+            "'{s}' is longer than an hour: a killed run would lose up to that much \
+             of its samples; use at most 1h (the default is 1s)"
+        ));
+    }
+    Ok(d)
+}
+
+/// Parses `30s`, `500ms`, `2m`, `1h`, or plain seconds, up to
+/// [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
@@ -156,9 +177,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("'{s}': unknown unit '{unit}' (use ms, s, m or h)")),
     };
     if !(v.is_finite() && v > 0.0) {
-        return Err(format!("'{s}' must be a positive duration"));
+        return Err(format!(
+            "'{s}' must be a positive duration like 30s, 500ms, 2m or 1h"
+        ));
     }
-    Ok(Duration::from_secs_f64(v * scale))
+    match Duration::try_from_secs_f64(v * scale) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(format!(
+            "'{s}' is longer than 366 days, the most the recorder accepts \
+             (without --duration, `sample` runs until Ctrl-C)"
+        )),
+    }
 }
 
 /// A platform name from the host facts: the first GPU's name, else the CPU
@@ -309,7 +338,13 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("3 days").is_err());
-        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("-1s").unwrap_err().contains("positive"));
+        let huge = parse_duration("99999999999999999999h").unwrap_err();
+        assert!(huge.contains("366 days"), "{huge}");
+        assert!(parse_duration("8784h").is_ok());
+        assert!(parse_flush_interval("2h")
+            .unwrap_err()
+            .contains("at most 1h"));
     }
 
     #[test]

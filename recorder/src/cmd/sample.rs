@@ -11,7 +11,7 @@ use trainwatt_trace::{RunStatus, Workload};
 #[derive(Debug, Args)]
 pub struct SampleArgs {
     /// How long to sample (e.g. 30s, 5m); without it, until Ctrl-C/SIGTERM.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
     #[command(flatten)]
     pub record: RecordArgs,

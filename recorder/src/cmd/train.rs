@@ -80,7 +80,7 @@ pub struct TrainArgs {
     pub device: DeviceChoice,
     /// Sample this long before training starts, as the run's own idle
     /// baseline window (e.g. 5s).
-    #[arg(long, value_parser = common::parse_duration)]
+    #[arg(long, value_parser = common::parse_duration, allow_hyphen_values = true)]
     pub idle_before: Option<std::time::Duration>,
     #[command(flatten)]
     pub record: RecordArgs,
