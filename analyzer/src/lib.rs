@@ -14,7 +14,6 @@ pub mod cmd;
 pub mod curves;
 pub mod export;
 pub mod figures;
-pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod replay;

@@ -116,11 +116,11 @@ pub fn compact_samples(
     fs::create_dir(&staging).map_err(io_err(&staging))?;
     let out_path = staging.join("part-000000.parquet");
     let out = File::create(&out_path).map_err(io_err(&out_path))?;
-    let schema = crate::sink::samples_schema();
+    let schema = trainwatt_trace::writer::samples_schema();
     let mut writer = ArrowWriter::try_new(
         out,
         schema,
-        Some(crate::sink::samples_props(
+        Some(trainwatt_trace::writer::samples_props(
             run_id,
             parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()),
         )),

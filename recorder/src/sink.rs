@@ -9,30 +9,19 @@
 //! with delta encoding of the integer columns is what makes them compact.
 
 use crate::fsutil;
-use arrow::array::{ArrayRef, DictionaryArray, Float32Array, Int16Array, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Int16Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use crossbeam_channel::Receiver;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::{KeyValue, SortingColumn};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trainwatt_trace::schema::{epochs as ec, samples as sc, EPOCHS_FILE, SAMPLES_DIR};
-use trainwatt_trace::{EpochRow, SCHEMA_VERSION};
+use trainwatt_trace::schema::{EPOCHS_FILE, SAMPLES_DIR};
+use trainwatt_trace::writer;
+use trainwatt_trace::EpochRow;
 
-/// One reading as it travels from the sampler to the writer.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SampleRow {
-    pub t_ns: i64,
-    /// Index into the run's source list.
-    pub source: u16,
-    pub power_w: Option<f32>,
-    pub energy_uj: Option<i64>,
-}
+/// One reading as it travels from the sampler to the writer: the format's
+/// row type.
+pub use trainwatt_trace::writer::SampleRow;
 
 /// Errors writing a run's Parquet files.
 #[derive(Debug, thiserror::Error)]
@@ -60,67 +49,11 @@ pub enum SinkError {
     },
 }
 
-pub(crate) fn samples_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new(sc::T_NS, DataType::Int64, false),
-        Field::new(
-            sc::SOURCE,
-            DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)),
-            false,
-        ),
-        Field::new(sc::POWER_W, DataType::Float32, true),
-        Field::new(sc::ENERGY_UJ, DataType::Int64, true),
-    ]))
-}
-
 /// zstd level of the per-second segments. Level 1 sets up much smaller
 /// match tables than the default 3, and those set-ups (once per column and
 /// segment) were most of the writer thread's CPU time; the segments of a
 /// cleanly finished run are rewritten at the default level anyway.
-pub(crate) const SEGMENT_ZSTD_LEVEL: i32 = 3;
-
-fn base_props(run_id: &str) -> parquet::file::properties::WriterPropertiesBuilder {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                "trainwatt.schema_version".into(),
-                SCHEMA_VERSION.to_string(),
-            ),
-            KeyValue::new("trainwatt.run_id".into(), run_id.to_string()),
-        ]))
-}
-
-/// Writer settings of sample files with `compression` (segments use
-/// [`SEGMENT_ZSTD_LEVEL`], the compacted file zstd's default).
-pub(crate) fn samples_props(run_id: &str, compression: Compression) -> WriterProperties {
-    let col = |c: &str| ColumnPath::from(c);
-    base_props(run_id)
-        .set_compression(compression)
-        // Regular timestamps and counters: deltas are small and nearly
-        // constant, which DELTA_BINARY_PACKED stores in a few bits.
-        .set_column_dictionary_enabled(col(sc::T_NS), false)
-        .set_column_encoding(col(sc::T_NS), Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(col(sc::ENERGY_UJ), false)
-        .set_column_encoding(col(sc::ENERGY_UJ), Encoding::DELTA_BINARY_PACKED)
-        // Floats: splitting the bytes lets zstd find the repeated exponents.
-        .set_column_dictionary_enabled(col(sc::POWER_W), false)
-        .set_column_encoding(col(sc::POWER_W), Encoding::BYTE_STREAM_SPLIT)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_sorting_columns(Some(vec![
-            SortingColumn {
-                column_idx: 1,
-                descending: false,
-                nulls_first: false,
-            },
-            SortingColumn {
-                column_idx: 0,
-                descending: false,
-                nulls_first: false,
-            },
-        ]))
-        .build()
-}
+pub(crate) const SEGMENT_ZSTD_LEVEL: i32 = 1;
 
 /// Writes one complete, sorted segment file atomically.
 pub fn write_segment(
@@ -130,35 +63,26 @@ pub fn write_segment(
     rows: &mut [SampleRow],
 ) -> Result<(), SinkError> {
     rows.sort_by_key(|r| (r.source, r.t_ns));
-    let arrow_err = |source| SinkError::Arrow {
+    let batch = writer::samples_batch(source_ids, rows).map_err(|source| SinkError::Arrow {
         path: path.to_path_buf(),
         source,
-    };
-    let keys = Int16Array::from_iter_values(rows.iter().map(|r| r.source as i16));
-    let values = Arc::new(StringArray::from_iter_values(source_ids.iter()));
-    let source: ArrayRef =
-        Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values).map_err(arrow_err)?);
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.t_ns))),
-        source,
-        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.power_w))),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.energy_uj))),
-    ];
-    let batch = RecordBatch::try_new(samples_schema(), cols).map_err(arrow_err)?;
+    })?;
     // 1 is a valid zstd level (1..=22); the fallback is never taken.
     let level = ZstdLevel::try_new(SEGMENT_ZSTD_LEVEL).unwrap_or_default();
-    write_batch(path, batch, samples_props(run_id, Compression::ZSTD(level)))
+    write_batch(
+        path,
+        batch,
+        writer::samples_props(run_id, Compression::ZSTD(level)),
+    )
 }
 
 fn write_batch(path: &Path, batch: RecordBatch, props: WriterProperties) -> Result<(), SinkError> {
     let mut parquet_err = None;
     let io = fsutil::write_atomic(path, |f| {
-        let result = (|| {
-            let mut w = ArrowWriter::try_new(f.try_clone()?, batch.schema(), Some(props))?;
-            w.write(&batch)?;
-            w.close()?;
-            Ok::<(), parquet::errors::ParquetError>(())
-        })();
+        let result = f
+            .try_clone()
+            .map_err(parquet::errors::ParquetError::from)
+            .and_then(|f| writer::write_batch(f, &batch, props).map(drop));
         result.map_err(|e| {
             let msg = e.to_string();
             parquet_err = Some(e);
@@ -193,38 +117,11 @@ fn write_batch(path: &Path, batch: RecordBatch, props: WriterProperties) -> Resu
 /// Rewrites `epochs.parquet` of a run atomically with all epochs so far.
 pub fn write_epochs(run_dir: &Path, run_id: &str, rows: &[EpochRow]) -> Result<(), SinkError> {
     let path = run_dir.join(EPOCHS_FILE);
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(ec::EPOCH, DataType::Int32, false),
-        Field::new(ec::START_NS, DataType::Int64, false),
-        Field::new(ec::END_NS, DataType::Int64, false),
-        Field::new(ec::TRAIN_ACC, DataType::Float64, true),
-        Field::new(ec::TEST_ACC, DataType::Float64, true),
-        Field::new(ec::TRAIN_LOSS, DataType::Float64, true),
-        Field::new(ec::TEST_LOSS, DataType::Float64, true),
-        Field::new(ec::EXAMPLES, DataType::Int64, true),
-    ]));
-    let f64col = |g: fn(&EpochRow) -> Option<f64>| -> ArrayRef {
-        Arc::new(arrow::array::Float64Array::from_iter(rows.iter().map(g)))
-    };
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(arrow::array::Int32Array::from_iter_values(
-            rows.iter().map(|r| r.epoch as i32),
-        )),
-        Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|r| r.start_ns),
-        )),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.end_ns))),
-        f64col(|r| r.train_acc),
-        f64col(|r| r.test_acc),
-        f64col(|r| r.train_loss),
-        f64col(|r| r.test_loss),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.examples))),
-    ];
-    let batch = RecordBatch::try_new(schema, cols).map_err(|source| SinkError::Arrow {
+    let batch = writer::epochs_batch(rows).map_err(|source| SinkError::Arrow {
         path: path.clone(),
         source,
     })?;
-    write_batch(&path, batch, base_props(run_id).build())
+    write_batch(&path, batch, writer::epochs_props(run_id))
 }
 
 /// What the writer thread did, returned when it ends.

@@ -7,8 +7,10 @@
 //! runs whose path segments are `key=value` ([`layout`]), so engines that
 //! understand Hive partitioning see the partitions.
 //!
-//! This crate has no Parquet, polars or tch dependency on purpose: a third
-//! party that wants to read or validate our archives depends on it alone.
+//! By default this crate has no Parquet or tch dependency on purpose: a
+//! third party that wants to read or validate our archives depends on it
+//! alone. The `arrow` feature adds [`writer`], the one Parquet writer of the
+//! format that the recorder and the importer share.
 //! The stopping-criterion grammar ([`criterion`]) lives here too because the
 //! recorder (live stop) and the analyzer (post-hoc replay) must agree on it
 //! to the epoch.
@@ -19,6 +21,8 @@ pub mod epoch;
 pub mod layout;
 pub mod manifest;
 pub mod schema;
+#[cfg(feature = "arrow")]
+pub mod writer;
 
 pub use criterion::{Criterion, CriterionParseError, EnergyUnit, EpochPoint, Split, StopDecision};
 pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};

@@ -112,6 +112,32 @@ pub struct HostFacts {
     pub virtualization: Option<String>,
 }
 
+impl HostFacts {
+    /// A platform name from these facts, when no `--platform` was given:
+    /// the first GPU's name, else the CPU model, shortened to something
+    /// readable in a table ("Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz" →
+    /// `Intel-Xeon-E5-2680-v4-2.40GHz`). `None` when neither is known.
+    /// The recorder and the importer both name platforms with it.
+    pub fn platform_name(&self) -> Option<String> {
+        let raw = self
+            .gpus
+            .first()
+            .map(|g| g.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.cpu_model.clone());
+        let cleaned: String = raw
+            .replace("(R)", "")
+            .replace("(TM)", "")
+            .replace("CPU", "")
+            .split_whitespace()
+            .filter(|w| *w != "@")
+            .collect::<Vec<_>>()
+            .join("-");
+        let name = crate::layout::sanitize(&cleaned);
+        (name != "none").then_some(name)
+    }
+}
+
 /// One GPU as the driver reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GpuFacts {

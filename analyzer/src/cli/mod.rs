@@ -56,7 +56,7 @@ pub enum Command {
     Tables(TablesArgs),
     /// Turn other tools' logs (nvidia-smi, pinpoint, CodeCarbon, Keras,
     /// Lightning, generic CSV/JSONL) into runs of our format.
-    Import(Box<crate::import::ImportArgs>),
+    Import(Box<importer::ImportArgs>),
 }
 
 /// Loads archives with a spinner on stderr (hidden when stderr is not a
@@ -172,7 +172,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
             };
             emit(tables::report(&file, &opts)?, &a.output, out, err)
         }
-        Command::Import(a) => crate::import::run(&a, out, err),
+        Command::Import(a) => importer::run(&a, out, err),
     }
 }
 

@@ -190,29 +190,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// A platform name from the host facts: the first GPU's name, else the CPU
-/// model, shortened to something readable in a table.
+/// The platform name for a run on `host` without `--platform`.
 pub fn derive_platform(host: &HostFacts) -> String {
-    let raw = host
-        .gpus
-        .first()
-        .map(|g| g.name.clone())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| host.cpu_model.clone());
-    let cleaned: String = raw
-        .replace("(R)", "")
-        .replace("(TM)", "")
-        .replace("CPU", "")
-        .split_whitespace()
-        .filter(|w| *w != "@")
-        .collect::<Vec<_>>()
-        .join("-");
-    let name = trainwatt_trace::layout::sanitize(&cleaned);
-    if name == "none" {
-        "unknown".into()
-    } else {
-        name
-    }
+    host.platform_name().unwrap_or_else(|| "unknown".into())
 }
 
 /// The manifest template for a new run (the recording fills in the rest).

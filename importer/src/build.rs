@@ -15,7 +15,7 @@ use super::time::{compact_utc, format_utc, Stamp};
 use super::{EpochLog, ImportError, PowerLog};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use trainwatt_trace::layout::{sanitize, Partition};
+use trainwatt_trace::layout::Partition;
 use trainwatt_trace::{
     EpochRow, GpuFacts, HostFacts, ImportInfo, Manifest, RunStatus, SamplerStats, SourceInfo,
     Workload, SCHEMA_VERSION,
@@ -32,14 +32,8 @@ pub struct RunLabels {
     pub run_id: Option<String>,
 }
 
-/// One row of `samples/*.parquet`, `source` indexing the run's source ids.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SampleRow {
-    pub t_ns: i64,
-    pub source: u16,
-    pub power_w: Option<f32>,
-    pub energy_uj: Option<i64>,
-}
+/// One sample row: the format's row type (`trainwatt_trace::writer`).
+pub use trainwatt_trace::writer::SampleRow;
 
 /// What one source contributes, for the importer's summary.
 #[derive(Debug, Clone, PartialEq)]
@@ -298,7 +292,7 @@ pub(crate) struct ManifestParts<'a> {
 pub(crate) fn new_manifest(p: ManifestParts<'_>) -> Result<Manifest, ImportError> {
     let platform = match &p.labels.platform {
         Some(name) => name.clone(),
-        None => derive_platform(&p.host).ok_or_else(|| {
+        None => p.host.platform_name().ok_or_else(|| {
             ImportError::Invalid(
                 "the logs do not name the machine: give --platform NAME".to_string(),
             )
@@ -345,24 +339,6 @@ pub(crate) fn partition_of(m: &Manifest) -> Partition {
 /// A platform name from the first GPU's name, else the CPU model, the way
 /// the recorder derives it (so imported and recorded runs of one machine
 /// share a platform); `None` when the logs name neither.
-pub(crate) fn derive_platform(host: &HostFacts) -> Option<String> {
-    let raw = host
-        .gpus
-        .first()
-        .map(|g| g.name.clone())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| host.cpu_model.clone());
-    let cleaned: String = raw
-        .replace("(R)", "")
-        .replace("(TM)", "")
-        .replace("CPU", "")
-        .split_whitespace()
-        .filter(|w| *w != "@")
-        .collect::<Vec<_>>()
-        .join("-");
-    let name = sanitize(&cleaned);
-    (name != "none").then_some(name)
-}
 
 /// Energy of one source's rows (sorted by time): the counter's difference
 /// where every row has one, else the trapezoid of power.
@@ -396,8 +372,8 @@ pub(crate) fn options_map(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::placement::parse_window;
-    use crate::import::{EpochEntry, PowerPoint, PowerSeries};
+    use crate::placement::parse_window;
+    use crate::{EpochEntry, PowerPoint, PowerSeries};
     use trainwatt_trace::{Domain, Method};
 
     const S: i64 = 1_000_000_000;

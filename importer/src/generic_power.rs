@@ -169,7 +169,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::Stamp;
+    use crate::Stamp;
 
     fn opts() -> CsvPowerOptions {
         CsvPowerOptions {

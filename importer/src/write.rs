@@ -9,31 +9,19 @@
 //! moved, the ones already moved are removed again and the staging folders
 //! deleted: the archive is left as it was.
 //!
-//! The Parquet files use the recorder's exact Arrow types and encodings
-//! (`source` as Dictionary(Int16, Utf8), delta-encoded integers,
-//! byte-stream-split floats, zstd, the `trainwatt.*` key-value metadata), so
-//! an imported run is indistinguishable in shape from a recorded one.
+//! The Parquet files are written by the format's one writer
+//! (`trainwatt_trace::writer`, which the recorder uses too), so an imported
+//! run is indistinguishable in shape from a recorded one.
 
 use super::build::ImportedRun;
 use super::ImportError;
-use arrow::array::{
-    ArrayRef, DictionaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
-    StringArray,
-};
-use arrow::datatypes::{DataType, Field, Int16Type, Schema};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::{KeyValue, SortingColumn};
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
-use parquet::schema::types::ColumnPath;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use trainwatt_trace::schema::{
-    epochs as ec, samples as sc, EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR,
-};
-use trainwatt_trace::SCHEMA_VERSION;
+use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
+use trainwatt_trace::writer;
 
 /// Writes `runs` under `archive`; returns their folders. Either every run
 /// is in place afterwards, or none is.
@@ -153,122 +141,44 @@ fn sync(path: &Path) {
     }
 }
 
-fn props(run_id: &str) -> WriterPropertiesBuilder {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                "trainwatt.schema_version".into(),
-                SCHEMA_VERSION.to_string(),
-            ),
-            KeyValue::new("trainwatt.run_id".into(), run_id.to_string()),
-        ]))
-}
-
 fn write_samples(path: &Path, run: &ImportedRun) -> Result<(), ImportError> {
-    let encode = |e: &dyn std::fmt::Display| ImportError::Encode {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(sc::T_NS, DataType::Int64, false),
-        Field::new(
-            sc::SOURCE,
-            DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)),
-            false,
-        ),
-        Field::new(sc::POWER_W, DataType::Float32, true),
-        Field::new(sc::ENERGY_UJ, DataType::Int64, true),
-    ]));
-    let rows = &run.samples;
-    let keys = Int16Array::from_iter_values(rows.iter().map(|r| r.source as i16));
-    let values = Arc::new(StringArray::from_iter_values(run.source_ids.iter()));
-    let source: ArrayRef =
-        Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values).map_err(|e| encode(&e))?);
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.t_ns))),
-        source,
-        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.power_w))),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.energy_uj))),
-    ];
-    let batch = RecordBatch::try_new(schema, cols).map_err(|e| encode(&e))?;
-    let col = |c: &str| ColumnPath::from(c);
-    let sorted = |column_idx| SortingColumn {
-        column_idx,
-        descending: false,
-        nulls_first: false,
-    };
-    let props = props(&run.manifest.run_id)
-        .set_column_dictionary_enabled(col(sc::T_NS), false)
-        .set_column_encoding(col(sc::T_NS), Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(col(sc::ENERGY_UJ), false)
-        .set_column_encoding(col(sc::ENERGY_UJ), Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(col(sc::POWER_W), false)
-        .set_column_encoding(col(sc::POWER_W), Encoding::BYTE_STREAM_SPLIT)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_sorting_columns(Some(vec![sorted(1), sorted(0)]))
-        .build();
+    let batch =
+        writer::samples_batch(&run.source_ids, &run.samples).map_err(|e| encode(path, &e))?;
+    let props = writer::samples_props(
+        &run.manifest.run_id,
+        Compression::ZSTD(ZstdLevel::default()),
+    );
     write_batch(path, &batch, props)
 }
 
 fn write_epochs(path: &Path, run: &ImportedRun) -> Result<(), ImportError> {
-    let rows = &run.epochs;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(ec::EPOCH, DataType::Int32, false),
-        Field::new(ec::START_NS, DataType::Int64, false),
-        Field::new(ec::END_NS, DataType::Int64, false),
-        Field::new(ec::TRAIN_ACC, DataType::Float64, true),
-        Field::new(ec::TEST_ACC, DataType::Float64, true),
-        Field::new(ec::TRAIN_LOSS, DataType::Float64, true),
-        Field::new(ec::TEST_LOSS, DataType::Float64, true),
-        Field::new(ec::EXAMPLES, DataType::Int64, true),
-    ]));
-    let f64col = |g: fn(&trainwatt_trace::EpochRow) -> Option<f64>| -> ArrayRef {
-        Arc::new(Float64Array::from_iter(rows.iter().map(g)))
-    };
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(Int32Array::from_iter_values(
-            rows.iter()
-                .map(|r| i32::try_from(r.epoch).unwrap_or(i32::MAX)),
-        )),
-        Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|r| r.start_ns),
-        )),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.end_ns))),
-        f64col(|r| r.train_acc),
-        f64col(|r| r.test_acc),
-        f64col(|r| r.train_loss),
-        f64col(|r| r.test_loss),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.examples))),
-    ];
-    let batch = RecordBatch::try_new(schema, cols).map_err(|e| ImportError::Encode {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    write_batch(path, &batch, props(&run.manifest.run_id).build())
+    let batch = writer::epochs_batch(&run.epochs).map_err(|e| encode(path, &e))?;
+    write_batch(path, &batch, writer::epochs_props(&run.manifest.run_id))
 }
 
+fn encode(path: &Path, e: &dyn std::fmt::Display) -> ImportError {
+    ImportError::Encode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes and syncs one file of the staged run.
 fn write_batch(
     path: &Path,
     batch: &RecordBatch,
     props: WriterProperties,
 ) -> Result<(), ImportError> {
     let file = File::create(path).map_err(write_err(path))?;
-    let encode = |e: parquet::errors::ParquetError| ImportError::Encode {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(encode)?;
-    w.write(batch).map_err(encode)?;
-    let file = w.into_inner().map_err(encode)?;
+    let file = writer::write_batch(file, batch, props).map_err(|e| encode(path, &e))?;
     file.sync_all().map_err(write_err(path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::build::{assemble, Inputs, RunLabels};
-    use crate::import::{PowerLog, PowerPoint, PowerSeries, Stamp};
+    use crate::build::{assemble, Inputs, RunLabels};
+    use crate::{PowerLog, PowerPoint, PowerSeries, Stamp};
     use std::collections::BTreeMap;
     use trainwatt_trace::{Domain, ImportInfo, Manifest, Method, SourceInfo};
 

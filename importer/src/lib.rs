@@ -1,5 +1,8 @@
-//! `analyzer import`: turns logs that other tools wrote into runs of our
-//! trace format, so old experiments join the same analysis.
+//! The importer behind `analyzer import`: turns logs that other tools wrote
+//! into runs of our trace format, so old experiments join the same analysis.
+//! It is a crate of its own so that the analyzer only reads archives and
+//! this crate only writes them (through the format's one writer,
+//! `trainwatt_trace::writer`).
 //!
 //! Data flows one way, as everywhere in the analyzer:
 //!

@@ -313,7 +313,7 @@ fn secs(ns: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::EpochEntry;
+    use crate::EpochEntry;
 
     const S: i64 = 1_000_000_000;
 
