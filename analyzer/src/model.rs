@@ -83,8 +83,8 @@ impl RunData {
 }
 
 /// A run that was found but left out, and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Excluded {
     pub dir: PathBuf,
-    pub reason: String,
+    pub reason: crate::archive::ExclusionReason,
 }

@@ -36,7 +36,8 @@ fn load_dir(dir: &Path) -> Loaded {
     load(&[dir.to_path_buf()], &LoadOptions::default()).unwrap()
 }
 
-/// Loads `dir`, expects it excluded, returns the reason.
+/// Loads `dir`, expects it excluded, returns the reason as `[kind] message`
+/// (the kind's stable code, so tests match on it as scripts do).
 #[track_caller]
 fn excluded(dir: &Path, opts: &LoadOptions) -> String {
     let loaded = load(&[dir.to_path_buf()], opts).unwrap();
@@ -44,7 +45,8 @@ fn excluded(dir: &Path, opts: &LoadOptions) -> String {
     assert_eq!(loaded.excluded.len(), 1);
     assert_eq!(loaded.excluded[0].dir, dir);
     assert!(!loaded.warnings.is_empty());
-    loaded.excluded[0].reason.clone()
+    let r = &loaded.excluded[0].reason;
+    format!("[{}] {}", r.kind.code(), r.message)
 }
 
 #[track_caller]
@@ -89,7 +91,12 @@ fn nan_power_is_excluded_with_file_and_row() {
     let reason = excluded(&write(&spec, &tmp, "nan"), &LoadOptions::default());
     assert_has(
         &reason,
-        &["part-000001.parquet row 5", "power_w is NaN", "nvml:0"],
+        &[
+            "[sample:power-not-finite]",
+            "part-000001.parquet row 5",
+            "power_w is NaN",
+            "nvml:0",
+        ],
     );
 }
 
@@ -111,13 +118,24 @@ fn backwards_clock_and_decreasing_counter_are_excluded() {
     let reason = excluded(&write(&spec, &tmp, "clock"), &LoadOptions::default());
     assert_has(
         &reason,
-        &["part-000000.parquet row 2000", "clock went backwards"],
+        &[
+            "[sample:backwards-clock]",
+            "part-000000.parquet row 2000",
+            "clock went backwards",
+        ],
     );
 
     let mut spec = clean();
     spec.segments[0][2500].energy_uj = Some(5);
     let reason = excluded(&write(&spec, &tmp, "counter"), &LoadOptions::default());
-    assert_has(&reason, &["row 2500", "below the previous reading"]);
+    assert_has(
+        &reason,
+        &[
+            "[sample:counter-decreased]",
+            "row 2500",
+            "below the previous reading",
+        ],
+    );
 }
 
 #[test]
@@ -126,7 +144,10 @@ fn gap_inside_the_epochs_is_excluded_but_not_before_them() {
     let mut spec = clean();
     spec.segments[0].retain(|s| !(2 * S..4 * S).contains(&s.t_ns));
     let reason = excluded(&write(&spec, &tmp, "gap"), &LoadOptions::default());
-    assert_has(&reason, &["no sample for 2.001 s", "tolerance 1.000 s"]);
+    assert_has(
+        &reason,
+        &["[sample:gap]", "no sample for 2.001 s", "tolerance 1.000 s"],
+    );
     let lenient = LoadOptions {
         gap_tolerance_s: 5.0,
         ..LoadOptions::default()
@@ -145,6 +166,7 @@ fn epoch_problems_are_excluded_with_rows() {
     assert_has(
         &reason,
         &[
+            "[epochs]",
             "epochs.parquet row 2: epoch 4 where 3 was expected",
             "epochs.parquet row 3: end_ns",
         ],
@@ -163,12 +185,12 @@ fn epoch_problems_are_excluded_with_rows() {
     let dir = write(&clean(), &tmp, "missing");
     std::fs::remove_file(dir.join("epochs.parquet")).unwrap();
     let reason = excluded(&dir, &LoadOptions::default());
-    assert_has(&reason, &["epochs.parquet: missing"]);
+    assert_has(&reason, &["[no-epochs]", "epochs.parquet: missing"]);
 
     let mut spec = clean();
     spec.epochs.clear();
     let reason = excluded(&write(&spec, &tmp, "empty"), &LoadOptions::default());
-    assert_has(&reason, &["no epoch rows"]);
+    assert_has(&reason, &["[no-epochs]", "no epoch rows"]);
 }
 
 #[test]
@@ -181,7 +203,15 @@ fn unknown_major_version_is_excluded_clearly() {
     v["schema_version"] = "2.0".into();
     std::fs::write(&path, v.to_string()).unwrap();
     let reason = excluded(&dir, &LoadOptions::default());
-    assert_has(&reason, &["schema_version 2.0", "manifest.json", "upgrade"]);
+    assert_has(
+        &reason,
+        &[
+            "[manifest]",
+            "schema_version 2.0",
+            "manifest.json",
+            "upgrade",
+        ],
+    );
 }
 
 #[test]
@@ -207,7 +237,10 @@ fn unfinished_runs_use_covered_epochs_and_complete_ones_are_excluded() {
 
     spec.manifest.status = RunStatus::Complete;
     let reason = excluded(&write(&spec, &tmp, "short"), &LoadOptions::default());
-    assert_has(&reason, &["status is complete", "before epoch 3 ends"]);
+    assert_has(
+        &reason,
+        &["[coverage]", "status is complete", "before epoch 3 ends"],
+    );
 
     // A killed recorder may leave a torn last segment.
     let mut spec = clean().segmented(2_000);
@@ -238,7 +271,10 @@ fn forced_counter_mode_without_counters_is_excluded() {
         ..LoadOptions::default()
     };
     let reason = excluded(&dir, &opts);
-    assert_has(&reason, &["counter", "nvml:0", "no counter"]);
+    assert_has(
+        &reason,
+        &["[energy-mode]", "counter", "nvml:0", "no counter"],
+    );
 }
 
 #[test]

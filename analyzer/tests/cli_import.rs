@@ -427,7 +427,8 @@ fn codecarbon_rows_become_runs_and_rows_for_tables() {
     let loaded = load(&[archive], &LoadOptions::default()).unwrap();
     assert!(loaded.runs.is_empty());
     assert!(
-        loaded.excluded[0].reason.contains("epochs.parquet"),
+        loaded.excluded[0].reason.kind == analyzer::archive::ExclusionKind::NoEpochs
+            && loaded.excluded[0].reason.message.contains("epochs.parquet"),
         "{:?}",
         loaded.excluded[0]
     );

@@ -13,7 +13,7 @@
 //! folder below a root that cannot be read, come back as [`Unusable`] so
 //! the loader lists them with the excluded runs instead of losing them.
 
-use super::ArchiveError;
+use super::{ArchiveError, ExclusionKind};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::{CHILD_EPOCHS_FILE, EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
@@ -22,6 +22,7 @@ use trainwatt_trace::schema::{CHILD_EPOCHS_FILE, EPOCHS_FILE, MANIFEST_FILE, SAM
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Unusable {
     pub dir: PathBuf,
+    pub kind: ExclusionKind,
     pub reason: String,
 }
 
@@ -81,9 +82,10 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn unusable(&mut self, dir: &Path, reason: String) {
+    fn unusable(&mut self, dir: &Path, kind: ExclusionKind, reason: String) {
         self.unusable.push(Unusable {
             dir: dir.to_path_buf(),
+            kind,
             reason,
         });
     }
@@ -97,7 +99,7 @@ impl Walk<'_> {
         };
         let canonical = match dir.canonicalize() {
             Ok(c) => c,
-            Err(e) => return self.unusable(dir, unreadable(e)),
+            Err(e) => return self.unusable(dir, ExclusionKind::UnreadableFolder, unreadable(e)),
         };
         if !self.seen.insert(canonical) {
             return;
@@ -109,6 +111,7 @@ impl Walk<'_> {
         if let Some(marker) = RUN_MARKERS.iter().find(|m| dir.join(m).exists()) {
             return self.unusable(
                 dir,
+                ExclusionKind::MissingManifest,
                 format!(
                     "{MANIFEST_FILE} is missing, but the folder holds a run's `{marker}`: \
                      without the manifest its sources and status are unknown, so it is not \
@@ -123,7 +126,7 @@ impl Walk<'_> {
                     self.walk(&child);
                 }
             }
-            Err(e) => self.unusable(dir, unreadable(e)),
+            Err(e) => self.unusable(dir, ExclusionKind::UnreadableFolder, unreadable(e)),
         }
     }
 }
@@ -184,6 +187,7 @@ mod tests {
         assert_eq!(found.runs, vec![good]);
         assert_eq!(found.unusable.len(), 1);
         assert_eq!(found.unusable[0].dir, lost);
+        assert_eq!(found.unusable[0].kind, ExclusionKind::MissingManifest);
         let why = &found.unusable[0].reason;
         assert!(why.contains("manifest.json is missing"), "{why}");
         assert!(why.contains("restore manifest.json"), "{why}");

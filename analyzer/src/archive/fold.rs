@@ -35,7 +35,7 @@ const MAX_KEPT_PROBLEMS: usize = 10_000;
 
 /// What was wrong with a sample row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ProblemKind {
+pub enum ProblemKind {
     /// `t_ns` is null.
     NullTime,
     /// `t_ns` is earlier than the previous row of the same source.
@@ -57,6 +57,23 @@ pub(crate) enum ProblemKind {
     /// which one is right is unknown, and taking both would count the
     /// instant twice in a sample sum.
     DuplicateTime,
+}
+
+impl ProblemKind {
+    /// A stable name for scripts (`backwards-clock`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NullTime => "null-time",
+            Self::BackwardsClock => "backwards-clock",
+            Self::PowerNotFinite => "power-not-finite",
+            Self::PowerNegative => "power-negative",
+            Self::PowerAbsurd => "power-absurd",
+            Self::CounterDecreased => "counter-decreased",
+            Self::CounterJump => "counter-jump",
+            Self::Gap => "gap",
+            Self::DuplicateTime => "duplicate-time",
+        }
+    }
 }
 
 /// One offending row. `value` is the offending number (watts, µJ or the gap

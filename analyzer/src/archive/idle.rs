@@ -7,8 +7,9 @@
 //! mean is its counter difference over the time between its first and last
 //! reading where it has a counter, else the trapezoid area over that time.
 
+use super::findings::check_problems;
 use super::fold::RunFold;
-use super::run::{check_problems, gap_tolerance_ns, segment_files};
+use super::run::{gap_tolerance_ns, segment_files};
 use super::scan::{scan_run, SourceSet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,8 @@ impl IdleBaseline {
         };
         scan_run(&files, set, counters, &mut fold)
             .map_err(|e| format!("{}: {}", files[e.file].display(), e.message))?;
-        check_problems(&fold, &files, &ids, &gap_ns, 0, true, &mut Vec::new())?;
+        check_problems(&fold, &files, &ids, &gap_ns, 0, true, &mut Vec::new())
+            .map_err(|e| e.message)?;
         let mut power_w = BTreeMap::new();
         let mut duration_s = f64::INFINITY;
         for (s, info) in fold.sources.iter().zip(&manifest.sources) {

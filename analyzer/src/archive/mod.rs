@@ -19,12 +19,17 @@
 
 mod discover;
 mod epochs;
+mod findings;
 mod fold;
 mod idle;
 mod problem;
+mod reason;
 mod run;
 mod scan;
 pub mod trace;
+
+pub use fold::ProblemKind;
+pub use reason::{ExclusionKind, ExclusionReason};
 
 use crate::model::{EnergyMode, Excluded, RunData};
 use std::path::PathBuf;
@@ -167,8 +172,8 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
     loaded
         .excluded
         .extend(found.unusable.into_iter().map(|u| Excluded {
+            reason: ExclusionReason::new(u.kind, &u.dir, u.reason),
             dir: u.dir,
-            reason: u.reason,
         }));
     for (dir, result) in dirs.iter().zip(load_all(&dirs, &resolved)) {
         match result {
@@ -206,10 +211,10 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
 
 /// Loads `dirs` one per core at a time, results in the order of `dirs`
 /// (a run's fold is sequential, so runs are the unit of parallel work).
-fn load_all(dirs: &[PathBuf], opts: &Resolved) -> Vec<Result<RunData, String>> {
+fn load_all(dirs: &[PathBuf], opts: &Resolved) -> Vec<Result<RunData, ExclusionReason>> {
     let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, Result<RunData, String>)> = std::thread::scope(|scope| {
+    let mut results: Vec<(usize, Result<RunData, ExclusionReason>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..in_flight.min(dirs.len()))
             .map(|_| {
                 scope.spawn(|| {

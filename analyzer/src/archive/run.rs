@@ -11,9 +11,11 @@
 //! there something went wrong that the manifest does not admit.
 
 use super::epochs::{read_epochs, EpochRow};
-use super::fold::{ProblemKind, RunFold, SampleProblem, MAX_PLAUSIBLE_W};
-use super::problem::{summarize, Problem, SHOWN};
-use super::scan::{locate, scan_run, segment_starts, time_span, SourceSet};
+use super::findings::{check_problems, first_refused, fold_warnings, outlier_warnings};
+use super::fold::RunFold;
+use super::problem::summarize;
+use super::reason::{excluded, ExclusionKind, ExclusionReason};
+use super::scan::{scan_run, time_span, SourceSet};
 use super::Resolved;
 use crate::model::{EnergyMode, EpochEnergy, RunData};
 use std::path::{Path, PathBuf};
@@ -21,30 +23,20 @@ use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
 use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
 
 /// Loads the run in `dir`, or says why it cannot be used.
-pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
-    let manifest = Manifest::read(&dir.join(MANIFEST_FILE)).map_err(|e| e.to_string())?;
+pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, ExclusionReason> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let manifest = Manifest::read(&manifest_path)
+        .or_else(|e| excluded(ExclusionKind::Manifest, &manifest_path, e.to_string()))?;
     let mut warnings = Vec::new();
-    let sources = select_sources(&manifest, opts)?;
-    let (mode, physical) = choose_mode(&sources, opts.energy, dir)?;
+    let sources = select_sources(&manifest, opts)
+        .or_else(|e| excluded(ExclusionKind::Sources, &manifest_path, e))?;
+    let (mode, physical) = choose_mode(&sources, opts.energy, dir)
+        .or_else(|e| excluded(ExclusionKind::EnergyMode, &manifest_path, e))?;
+    let rows = epoch_rows(dir, &mut warnings)?;
+    let first = &rows[0];
 
-    let epochs_path = dir.join(EPOCHS_FILE);
-    if !epochs_path.is_file() {
-        return Err(format!(
-            "{}: missing (the run has no complete epoch)",
-            epochs_path.display()
-        ));
-    }
-    let read = read_epochs(&epochs_path);
-    if !read.problems.is_empty() {
-        return Err(summarize(&read.problems, read.problems.len() as u64));
-    }
-    warnings.extend(read.notes);
-    let rows = read.rows;
-    let Some(first) = rows.first() else {
-        return Err(format!("{}: no epoch rows", epochs_path.display()));
-    };
-
-    let files = segment_files(dir)?;
+    let files = segment_files(dir)
+        .or_else(|e| excluded(ExclusionKind::NoSamples, &dir.join(SAMPLES_DIR), e))?;
     check_segment_order(&files)?;
     let ids: Vec<String> = sources.iter().map(|s| s.id.clone()).collect();
     let gap_ns: Vec<i64> = sources
@@ -73,13 +65,14 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
 
     let samples_dir = dir.join(SAMPLES_DIR);
     let used =
-        usable_epochs(&fold, &sources, physical, mode, &manifest, &mut warnings).map_err(|e| {
+        usable_epochs(&fold, &sources, physical, mode, &manifest, &mut warnings).or_else(|e| {
             // Samples that "end early" are often readings refused from some
             // row on (a counter that jumped): name the first one.
             let why = first_refused(&fold, &files, &ids, &gap_ns)
                 .map(|p| format!("; the first refused reading: {p}"))
                 .unwrap_or_default();
-            format!("{}: {e}{why}", samples_dir.display())
+            let msg = format!("{}: {e}{why}", samples_dir.display());
+            excluded(ExclusionKind::Coverage, &samples_dir, msg)
         })?;
     check_problems(
         &fold,
@@ -127,6 +120,35 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, String> {
     })
 }
 
+/// The run's epoch rows (at least one), or why there are none usable.
+fn epoch_rows(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<EpochRow>, ExclusionReason> {
+    let path = dir.join(EPOCHS_FILE);
+    if !path.is_file() {
+        let msg = format!(
+            "{}: missing: the run completed no epoch, or its epoch log was never written or \
+             imported (an imported run needs an epoch log: give one to `analyzer import`)",
+            path.display()
+        );
+        return excluded(ExclusionKind::NoEpochs, &path, msg);
+    }
+    let read = read_epochs(&path);
+    if let Some(first) = read.problems.first() {
+        let msg = summarize(&read.problems, read.problems.len() as u64);
+        return Err(
+            ExclusionReason::new(ExclusionKind::Epochs, &first.file, msg).at_row(first.row),
+        );
+    }
+    warnings.extend(read.notes);
+    if read.rows.is_empty() {
+        let msg = format!(
+            "{}: no epoch rows: the run completed no epoch",
+            path.display()
+        );
+        return excluded(ExclusionKind::NoEpochs, &path, msg);
+    }
+    Ok(read.rows)
+}
+
 /// Streams the samples into a fold. A segment that cannot be read excludes
 /// the run, except the last one of an unfinished run (the recorder may have
 /// been killed while writing it), which is dropped with a warning. Returns
@@ -139,7 +161,7 @@ fn fold_samples(
     counters: bool,
     manifest: &Manifest,
     warnings: &mut Vec<String>,
-) -> Result<(RunFold, Vec<PathBuf>), String> {
+) -> Result<(RunFold, Vec<PathBuf>), ExclusionReason> {
     loop {
         let mut fold = RunFold::new(bounds.clone(), gap_ns, counters);
         let Err(err) = scan_run(&files, ids, counters, &mut fold) else {
@@ -152,44 +174,16 @@ fn fold_samples(
                 files[i].display(),
                 err.message
             ));
-            files.pop();
+            let dropped = files.pop();
             if files.is_empty() {
-                return Err("no readable sample segment".into());
+                let path = dropped.unwrap_or_default();
+                let msg = format!("{}: no readable sample segment", path.display());
+                return excluded(ExclusionKind::SamplesUnreadable, &path, msg);
             }
         } else {
-            return Err(format!("{}: {}", files[i].display(), err.message));
+            let msg = format!("{}: {}", files[i].display(), err.message);
+            return excluded(ExclusionKind::SamplesUnreadable, &files[i], msg);
         }
-    }
-}
-
-/// What the fold skipped without it being a problem of the epochs used:
-/// rows of sources the manifest does not list (their energy is in no
-/// number) and exact repeats of a row.
-fn fold_warnings(fold: &RunFold, samples_dir: &Path, warnings: &mut Vec<String>) {
-    if !fold.unlisted.is_empty() {
-        let list: Vec<String> = fold
-            .unlisted
-            .iter()
-            .map(|(name, n)| match name {
-                Some(id) => format!("`{id}` ({n} rows)"),
-                None => format!("no source at all ({n} rows)"),
-            })
-            .collect();
-        warnings.push(format!(
-            "{}: samples of sources that manifest.json does not list were not used: {}; \
-             their energy is in no number here (list them under `sources` in manifest.json \
-             to count them)",
-            samples_dir.display(),
-            list.join(", ")
-        ));
-    }
-    if fold.exact_duplicates > 0 {
-        warnings.push(format!(
-            "{}: {} rows repeat the previous row of their source exactly (same t_ns and \
-             readings); each instant was counted once",
-            samples_dir.display(),
-            fold.exact_duplicates
-        ));
     }
 }
 
@@ -280,12 +274,12 @@ pub(crate) fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// A segment whose first sample comes before the previous one's last (by
 /// their footers' statistics) means renamed or merged files: say so, rather
 /// than reporting the clock as going backwards.
-fn check_segment_order(files: &[PathBuf]) -> Result<(), String> {
+fn check_segment_order(files: &[PathBuf]) -> Result<(), ExclusionReason> {
     let spans: Vec<Option<(i64, i64)>> = files.iter().map(|f| time_span(f)).collect();
     for k in 1..files.len() {
         if let (Some((_, prev_end)), Some((start, _))) = (spans[k - 1], spans[k]) {
             if start < prev_end {
-                return Err(format!(
+                let msg = format!(
                     "{} starts (t_ns {start}) before {} ends (t_ns {prev_end}): segments are \
                      read in name order, and these names are out of time order or the files \
                      overlap (rename them so that name order is time order, e.g. \
@@ -293,7 +287,8 @@ fn check_segment_order(files: &[PathBuf]) -> Result<(), String> {
                      sorted by t_ns)",
                     files[k].display(),
                     files[k - 1].display()
-                ));
+                );
+                return excluded(ExclusionKind::SegmentOrder, &files[k], msg);
             }
         }
     }
@@ -386,140 +381,6 @@ fn usable_epochs(
         warnings.push(format!("{why}; using epochs 1..{used}"));
     }
     Ok(used)
-}
-
-/// Turns the fold's problems into an exclusion (those touching the epochs
-/// used, or the pre-training window when a baseline is asked for) or
-/// warnings (the rest).
-pub(crate) fn check_problems(
-    fold: &RunFold,
-    files: &[PathBuf],
-    ids: &[String],
-    gap_ns: &[i64],
-    used: usize,
-    baseline: bool,
-    warnings: &mut Vec<String>,
-) -> Result<(), String> {
-    let b = fold.bounds();
-    let (start, end) = (b[0], b[used]);
-    let relevant = |p: &SampleProblem| {
-        p.kind == ProblemKind::NullTime || (p.t_ref_ns <= end && (p.t_ns >= start || baseline))
-    };
-    let starts = if fold.problems.is_empty() {
-        Vec::new()
-    } else {
-        segment_starts(files)
-    };
-    let describe = |p: &SampleProblem| located(p, files, &starts, ids, gap_ns);
-    let (bad, ignored): (Vec<&SampleProblem>, Vec<&SampleProblem>) =
-        fold.problems.iter().partition(|p| relevant(p));
-    let unkept = fold.problem_count - fold.problems.len() as u64;
-    if !bad.is_empty() || unkept > 0 {
-        let listed: Vec<Problem> = bad.iter().take(SHOWN).map(|p| describe(p)).collect();
-        return Err(summarize(&listed, bad.len() as u64 + unkept));
-    }
-    if !ignored.is_empty() {
-        let listed: Vec<Problem> = ignored.iter().take(SHOWN).map(|p| describe(p)).collect();
-        warnings.push(format!(
-            "sample problems outside the epochs used, ignored: {}",
-            summarize(&listed, ignored.len() as u64)
-        ));
-    }
-    Ok(())
-}
-
-/// A sample problem as a [`Problem`] naming its file and row.
-fn located(
-    p: &SampleProblem,
-    files: &[PathBuf],
-    starts: &[u64],
-    ids: &[String],
-    gap_ns: &[i64],
-) -> Problem {
-    let (f, row) = locate(starts, p.row);
-    let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
-    let id = ids.get(p.source).map_or("?", String::as_str);
-    Problem::row(
-        file,
-        row,
-        describe_sample(p, id, gap_ns.get(p.source).copied()),
-    )
-}
-
-/// The first sample problem other than a gap, located.
-fn first_refused(
-    fold: &RunFold,
-    files: &[PathBuf],
-    ids: &[String],
-    gap_ns: &[i64],
-) -> Option<Problem> {
-    let p = fold.problems.iter().find(|p| p.kind != ProblemKind::Gap)?;
-    Some(located(p, files, &segment_starts(files), ids, gap_ns))
-}
-
-fn describe_sample(p: &SampleProblem, id: &str, gap_ns: Option<i64>) -> String {
-    let v = p.value;
-    match p.kind {
-        ProblemKind::NullTime => "t_ns is null".into(),
-        ProblemKind::BackwardsClock => format!(
-            "source `{id}`: t_ns {} is {v:.6} s before the previous sample of this source \
-             (clock went backwards)",
-            p.t_ns
-        ),
-        ProblemKind::PowerNotFinite => format!("source `{id}`: power_w is {v}"),
-        ProblemKind::PowerNegative => format!("source `{id}`: power_w {v} W is negative"),
-        ProblemKind::PowerAbsurd => {
-            format!("source `{id}`: power_w {v} W is above the plausible {MAX_PLAUSIBLE_W} W")
-        }
-        ProblemKind::CounterDecreased => format!(
-            "source `{id}`: energy_uj {v} is below the previous reading (a wrap not unwrapped?)"
-        ),
-        ProblemKind::CounterJump => format!(
-            "source `{id}`: energy_uj {v} implies more than {MAX_PLAUSIBLE_W} W since the \
-             previous reading"
-        ),
-        ProblemKind::Gap => format!(
-            "source `{id}`: no sample for {v:.3} s (tolerance {:.3} s) within the epochs",
-            gap_ns.unwrap_or(0) as f64 * 1e-9
-        ),
-        ProblemKind::DuplicateTime => format!(
-            "source `{id}`: a second row at t_ns {} with a different reading (power_w {v}); \
-             which one is right is unknown: keep one row per source and instant",
-            p.t_ns
-        ),
-    }
-}
-
-/// A reading this many times its source's mean power (and at least
-/// [`OUTLIER_MIN_EXCESS_W`] above it) is flagged: a 4 kW spike on a 20 W
-/// source is a glitch far more often than a real draw, and one such sample
-/// can add more than half of a short run's energy.
-const OUTLIER_RATIO: f64 = 10.0;
-const OUTLIER_MIN_EXCESS_W: f64 = 500.0;
-
-/// Flags each source's highest reading when it is an outlier against the
-/// source's own mean; the numbers keep it (it may be real), the warning
-/// names the row so the user can judge and drop it.
-fn outlier_warnings(fold: &RunFold, files: &[PathBuf], ids: &[String], warnings: &mut Vec<String>) {
-    let mut starts = None;
-    for (k, s) in fold.sources.iter().enumerate() {
-        let (Some((max_w, row, _)), Some(mean_w)) = (s.max_p, s.mean_w()) else {
-            continue;
-        };
-        if max_w > OUTLIER_RATIO * mean_w && max_w - mean_w > OUTLIER_MIN_EXCESS_W {
-            let starts = starts.get_or_insert_with(|| segment_starts(files));
-            let (f, r) = locate(starts, row);
-            let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
-            warnings.push(format!(
-                "{} row {r}: source `{}` reads {max_w:.1} W, {:.0}× its mean of {mean_w:.1} W; \
-                 it is counted, but if it is a glitch remove the row (energy is off by about \
-                 that reading × one sample period)",
-                file.display(),
-                ids.get(k).map_or("?", String::as_str),
-                max_w / mean_w
-            ));
-        }
-    }
 }
 
 fn status_warnings(manifest: &Manifest, used: usize, recorded: usize, warnings: &mut Vec<String>) {

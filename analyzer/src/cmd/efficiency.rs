@@ -172,7 +172,11 @@ pub fn report(loaded: &Loaded, opts: &EfficiencyOptions) -> Report {
         };
         tables.extend(all_tables(&replayed.results, &summary, &ctx));
     }
-    Report { notes, tables }
+    Report {
+        notes,
+        tables,
+        excluded: loaded.excluded.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +221,14 @@ mod tests {
             runs,
             excluded: vec![Excluded {
                 dir: PathBuf::from("/archive/run=broken"),
-                reason: "clock went backwards at samples/0.parquet row 17".into(),
+                reason: crate::archive::ExclusionReason::new(
+                    crate::archive::ExclusionKind::Sample(
+                        crate::archive::ProblemKind::BackwardsClock,
+                    ),
+                    std::path::Path::new("/archive/run=broken/samples/0.parquet"),
+                    "clock went backwards at samples/0.parquet row 17".into(),
+                )
+                .at_row(Some(17)),
             }],
             warnings: vec![],
         }

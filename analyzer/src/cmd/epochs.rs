@@ -100,6 +100,7 @@ pub fn report(loaded: &Loaded, baseline: bool) -> Report {
     Report {
         notes: archive_notes(loaded),
         tables,
+        excluded: loaded.excluded.clone(),
     }
 }
 

@@ -449,7 +449,11 @@ pub fn report(loaded: &Loaded, opts: &OvertrainingOptions) -> Report {
         }
         tables.push(t);
     }
-    Report { notes, tables }
+    Report {
+        notes,
+        tables,
+        excluded: loaded.excluded.clone(),
+    }
 }
 
 #[cfg(test)]

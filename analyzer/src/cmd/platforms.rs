@@ -355,7 +355,11 @@ pub fn report(loaded: &Loaded, opts: &PlatformsOptions) -> Result<Report, String
             t.title = format!("{} (within each platform)", t.title);
         }
     }
-    Ok(Report { notes, tables })
+    Ok(Report {
+        notes,
+        tables,
+        excluded: loaded.excluded.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -195,6 +195,7 @@ pub fn report(file: &RowsFile, opts: &TablesOptions) -> Result<Report, TablesErr
     Ok(Report {
         notes,
         tables: all_tables(&results, &summary, &TableContext::default()),
+        excluded: Vec::new(),
     })
 }
 

@@ -99,6 +99,7 @@ impl Exporter for JsonExporter {
             "version": 1,
             "notes": report.notes,
             "tables": tables,
+            "excluded": report.excluded,
         });
         pretty(&doc, "report")
     }
@@ -124,9 +125,22 @@ mod tests {
         let r = Report {
             notes: vec!["energy: sample-sum".into()],
             tables: vec![sample(), sample()],
+            excluded: vec![crate::model::Excluded {
+                dir: "/a/run=x".into(),
+                reason: crate::archive::ExclusionReason::new(
+                    crate::archive::ExclusionKind::MissingManifest,
+                    std::path::Path::new("/a/run=x"),
+                    "manifest.json is missing".into(),
+                ),
+            }],
         };
         let v: Value = serde_json::from_str(&JsonExporter.render_report(&r).unwrap()).unwrap();
         assert_eq!(v["tables"].as_array().map(Vec::len), Some(2));
         assert_eq!(v["format"], json!("trainwatt-report"));
+        assert_eq!(
+            v["excluded"][0]["reason"]["kind"],
+            json!("missing-manifest")
+        );
+        assert_eq!(v["excluded"][0]["dir"], json!("/a/run=x"));
     }
 }

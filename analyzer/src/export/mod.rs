@@ -188,6 +188,9 @@ impl Table {
 pub struct Report {
     pub notes: Vec<String>,
     pub tables: Vec<Table>,
+    /// The runs left out, with their typed reasons (JSON lists them with a
+    /// `kind` a script can match; the other formats print the notes).
+    pub excluded: Vec<crate::model::Excluded>,
 }
 
 impl Report {
