@@ -75,7 +75,8 @@ struct EpochTail {
     /// child exits without ending it).
     partial_since_ns: Option<i64>,
     line_no: usize,
-    /// The last complete line read (with its newline), ending at `offset`.
+    /// The last complete line read (with its newline), ending where
+    /// `partial` begins.
     last_line: Vec<u8>,
     /// How many times the file was found rewritten.
     rewrites: usize,
@@ -103,7 +104,8 @@ impl EpochTail {
         if self.last_line.is_empty() {
             return Ok(false);
         }
-        let at = self.offset - self.last_line.len() as u64;
+        // The last line ends where the unterminated rest begins.
+        let at = self.offset - (self.partial.len() + self.last_line.len()) as u64;
         self.file.seek(SeekFrom::Start(at))?;
         let mut now = vec![0u8; self.last_line.len()];
         self.file.read_exact(&mut now)?;
