@@ -104,7 +104,7 @@ pub(crate) struct CounterAt {
 impl CounterAt {
     /// `self − earlier` in J.
     pub fn minus_j(self, earlier: CounterAt) -> f64 {
-        ((self.base_uj - earlier.base_uj) as f64 + (self.frac_uj - earlier.frac_uj)) * 1e-6
+        (diff(self.base_uj, earlier.base_uj) + (self.frac_uj - earlier.frac_uj)) * 1e-6
     }
 }
 
@@ -168,7 +168,7 @@ impl SourceFold {
     /// Mean power over all its samples (trapezoid area over their span), W.
     pub fn mean_w(&self) -> Option<f64> {
         let (t0, t1) = (self.p_first_t?, self.p_last_t()?);
-        (t1 > t0).then(|| self.area_ws.iter().sum::<f64>() / ((t1 - t0) as f64 * 1e-9))
+        (t1 > t0).then(|| self.area_ws.iter().sum::<f64>() / (diff(t1, t0) * 1e-9))
     }
 
     /// Cumulative trapezoid area from b₀ to bₖ, W·s.
@@ -265,7 +265,7 @@ impl RunFold {
                     kind: ProblemKind::BackwardsClock,
                     t_ns: t,
                     t_ref_ns: last,
-                    value: (last - t) as f64 * 1e-9,
+                    value: diff(last, t) * 1e-9,
                     ..base
                 };
                 self.problem(p);
@@ -288,12 +288,15 @@ impl RunFold {
                 }
                 return;
             }
-            if t - last > s.gap_tol_ns && last <= bounds_end && t >= bounds_start {
+            if i128::from(t) - i128::from(last) > i128::from(s.gap_tol_ns)
+                && last <= bounds_end
+                && t >= bounds_start
+            {
                 let p = SampleProblem {
                     kind: ProblemKind::Gap,
                     t_ns: t,
                     t_ref_ns: last,
-                    value: (t - last) as f64 * 1e-9,
+                    value: diff(t, last) * 1e-9,
                     ..base
                 };
                 self.problem(p);
@@ -353,6 +356,13 @@ impl RunFold {
     }
 }
 
+/// `a − b` as f64, exact for any two i64 (no overflow on corrupt times or
+/// counters near the type's limits).
+#[inline]
+fn diff(a: i64, b: i64) -> f64 {
+    (i128::from(a) - i128::from(b)) as f64
+}
+
 /// Whether counter read `e` at `t` is plausible after `prev`.
 fn counter_check(prev: Option<(i64, i64)>, t: i64, e: i64) -> Option<ProblemKind> {
     let (t0, e0) = prev?;
@@ -361,8 +371,8 @@ fn counter_check(prev: Option<(i64, i64)>, t: i64, e: i64) -> Option<ProblemKind
     }
     // µJ per ns is kW: compare in integers-as-floats, allowing one µJ of
     // rounding for reads at the same instant.
-    let de = (e - e0) as f64;
-    let dt = (t - t0) as f64;
+    let de = diff(e, e0);
+    let dt = diff(t, t0);
     if de > 1.0 && de * 1e3 > MAX_PLAUSIBLE_W * dt {
         return Some(ProblemKind::CounterJump);
     }
@@ -389,15 +399,15 @@ fn power_step(s: &mut SourceFold, bounds: &[i64], t: i64, p: f64) {
             s.area_bin += 1;
         }
         let (mut x, mut px) = (t0, p0);
-        let span = (t - t0) as f64;
+        let span = diff(t, t0);
         while s.area_bin < n && bounds[s.area_bin] < t {
             let y = bounds[s.area_bin];
-            let py = p0 + (p - p0) * ((y - t0) as f64 / span);
-            s.area_ws[s.area_bin] += (y - x) as f64 * 1e-9 * (px + py) * 0.5;
+            let py = p0 + (p - p0) * (diff(y, t0) / span);
+            s.area_ws[s.area_bin] += diff(y, x) * 1e-9 * (px + py) * 0.5;
             (x, px) = (y, py);
             s.area_bin += 1;
         }
-        s.area_ws[s.area_bin] += (t - x) as f64 * 1e-9 * (px + p) * 0.5;
+        s.area_ws[s.area_bin] += diff(t, x) * 1e-9 * (px + p) * 0.5;
     } else {
         s.p_first_t = Some(t);
     }
@@ -419,7 +429,7 @@ fn counter_step(s: &mut SourceFold, bounds: &[i64], t: i64, e: i64) {
             // None when the boundary precedes the first read.
             s.c_prev.map(|(t0, e0)| CounterAt {
                 base_uj: e0,
-                frac_uj: (e - e0) as f64 * ((b - t0) as f64 / (t - t0) as f64),
+                frac_uj: diff(e, e0) * (diff(b, t0) / diff(t, t0)),
             })
         };
         s.c_next += 1;
@@ -430,6 +440,10 @@ fn counter_step(s: &mut SourceFold, bounds: &[i64], t: i64, e: i64) {
     s.c_prev = Some((t, e));
     s.n_counter += 1;
 }
+
+#[cfg(test)]
+#[path = "fold_props.rs"]
+mod props;
 
 #[cfg(test)]
 mod tests {

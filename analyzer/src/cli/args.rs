@@ -40,7 +40,12 @@ pub struct ArchiveArgs {
     #[arg(long, value_name = "RUN")]
     pub baseline_from: Option<PathBuf>,
     /// Report gaps between samples of one source longer than this, in s.
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub gap_tolerance: f64,
 }
 

@@ -132,7 +132,7 @@ pub fn write_samples(path: &Path, rows: &[Sample], layout: SourceColumn, extra: 
         let v: Float64Array = rows.iter().map(|_| Some(42.0)).collect();
         cols.insert(1, ("future_column", Arc::new(v)));
     }
-    write(path, cols);
+    write_columns(path, cols);
 }
 
 /// Writes `epochs.parquet`. `extra` adds an unknown column.
@@ -180,10 +180,12 @@ pub fn write_epochs(path: &Path, rows: &[Epoch], extra: bool) {
     if extra {
         cols.push(("future_column", Arc::new(StringArray::from(vec!["x"; n]))));
     }
-    write(path, cols);
+    write_columns(path, cols);
 }
 
-fn write(path: &Path, cols: Vec<(&str, ArrayRef)>) {
+/// Writes `cols` as one Parquet file (any Arrow types: the fault tests write
+/// wrong ones on purpose).
+pub fn write_columns(path: &Path, cols: Vec<(&str, ArrayRef)>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let batch = RecordBatch::try_from_iter(cols).unwrap();
     let f = File::create(path).unwrap();

@@ -65,9 +65,22 @@ pub fn recorder_cpu_fraction(s: &RunSummary) -> Option<f64> {
 /// Prints the finished run on stdout in `format`.
 pub fn print_run(format: Format, s: &RunSummary) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match format {
-        Format::Table => writeln!(out, "{}", s.dir.display())?,
-        Format::Json => writeln!(out, "{}", run_json(s))?,
+    let written = match format {
+        Format::Table => writeln!(out, "{}", s.dir.display()),
+        Format::Json => writeln!(out, "{}", run_json(s)),
     }
-    Ok(())
+    .and_then(|()| out.flush());
+    // The run is on disk either way: say where, and that only the summary
+    // was lost (a full or closed stdout keeps its kind for `| head`).
+    written.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "writing the run summary to standard output: {e} (the run itself is complete \
+                 in {})",
+                s.dir.display()
+            ),
+        )
+        .into()
+    })
 }

@@ -81,6 +81,11 @@ fn parse_single(input: &str, part: &str, offset: usize) -> Result<Criterion, Cri
     let num = |text: &str, pos: usize, what: &str| -> Result<f64, CriterionParseError> {
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
+            Ok(_) => Err(err(
+                input,
+                pos,
+                format!("expected {what}, found '{text}', which is not a finite number"),
+            )),
             _ => Err(err(input, pos, format!("expected {what}, found '{text}'"))),
         }
     };
@@ -143,10 +148,7 @@ fn parse_single(input: &str, part: &str, offset: usize) -> Result<Criterion, Cri
             })
         }
         "energy" => {
-            let split = arg
-                .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-                .unwrap_or(arg.len());
-            let (value, unit) = arg.split_at(split);
+            let (value, unit) = arg.split_at(number_end(arg, true));
             let unit_at = arg_at + value.chars().count();
             let unit = match unit {
                 "J" | "j" => EnergyUnit::J,
@@ -176,10 +178,7 @@ fn parse_single(input: &str, part: &str, offset: usize) -> Result<Criterion, Cri
             Ok(Criterion::Energy { bound, unit })
         }
         "time" => {
-            let split = arg
-                .find(|c: char| c.is_ascii_alphabetic())
-                .unwrap_or(arg.len());
-            let (value, unit) = arg.split_at(split);
+            let (value, unit) = arg.split_at(number_end(arg, false));
             let unit_at = arg_at + value.chars().count();
             let scale = match unit {
                 "s" => 1.0,
@@ -212,6 +211,23 @@ fn parse_single(input: &str, part: &str, offset: usize) -> Result<Criterion, Cri
             format!("unknown criterion '{other}'; expected one of {KINDS}"),
         )),
     }
+}
+
+/// Where the number at the start of `arg` ends and its unit begins. A
+/// leading `NaN` or `inf` (any case, signed) is taken as the number, so
+/// `energy:NaNws` is refused for its number, not blamed on a unit "NaNws";
+/// with `exponent`, an `e` inside the number (`1e5ws`) is part of it.
+fn number_end(arg: &str, exponent: bool) -> usize {
+    let unsigned = arg.trim_start_matches(['+', '-']);
+    let sign = arg.len() - unsigned.len();
+    let lower = unsigned.to_ascii_lowercase();
+    for word in ["infinity", "inf", "nan"] {
+        if lower.starts_with(word) {
+            return sign + word.len();
+        }
+    }
+    arg.find(|c: char| c.is_ascii_alphabetic() && !(exponent && (c == 'e' || c == 'E')))
+        .unwrap_or(arg.len())
 }
 
 fn parse_count(

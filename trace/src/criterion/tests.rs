@@ -98,6 +98,11 @@ fn errors_point_at_the_character() {
         "{shown}"
     );
 
+    for bad in ["energy:NaNws", "energy:nanJ", "energy:-infkWh", "time:NaNs"] {
+        let e = bad.parse::<Criterion>().unwrap_err().to_string();
+        assert!(e.contains("not a finite number"), "{bad}: {e}");
+        assert!(!e.contains("unit"), "{bad} blamed on the unit: {e}");
+    }
     let e = "energy:100".parse::<Criterion>().unwrap_err();
     assert_eq!(e.position, 10);
     assert!(e.message.contains("expected a unit"), "{e}");
