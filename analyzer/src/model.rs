@@ -3,6 +3,7 @@
 //! [`RunData`] per run, holding per-epoch accuracy and energy.
 
 use std::path::PathBuf;
+use trainwatt_trace::EpochRow;
 use trainwatt_trace::Manifest;
 
 /// How E(i) was obtained (SPEC §2); printed in every output.
@@ -17,16 +18,12 @@ pub enum EnergyMode {
     SampleSum,
 }
 
-/// One completed epoch of a run with the energy spent up to its end.
+/// One completed epoch of a run with the energy spent up to its end: the
+/// epoch as recorded (the format's [`EpochRow`], reached through `Deref`:
+/// `e.epoch`, `e.test_acc`) plus what the analyzer computed for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochEnergy {
-    pub epoch: u32,
-    pub start_ns: i64,
-    pub end_ns: i64,
-    pub train_acc: Option<f64>,
-    pub test_acc: Option<f64>,
-    pub train_loss: Option<f64>,
-    pub test_loss: Option<f64>,
+    pub row: EpochRow,
     /// E(i) in J from the start of epoch 1 to the end of this epoch, gross,
     /// over the selected components (counter or integral mode).
     pub energy_j: f64,
@@ -36,6 +33,13 @@ pub struct EpochEnergy {
     pub sample_sum_w: f64,
     /// Wall time from the start of epoch 1 to the end of this epoch, s.
     pub elapsed_s: f64,
+}
+
+impl std::ops::Deref for EpochEnergy {
+    type Target = EpochRow;
+    fn deref(&self) -> &EpochRow {
+        &self.row
+    }
 }
 
 /// A run as the metrics see it.
@@ -68,15 +72,16 @@ impl RunData {
     }
     /// Criteria's view of the epochs.
     pub fn points(&self) -> Vec<trainwatt_trace::EpochPoint> {
+        let first_start = self.epochs.first().map_or(0, |e| e.start_ns);
         self.epochs
             .iter()
-            .map(|e| trainwatt_trace::EpochPoint {
-                epoch: e.epoch,
-                train_acc: e.train_acc,
-                test_acc: e.test_acc,
-                energy_j: Some(e.energy_j),
-                sample_sum_w: Some(e.sample_sum_w),
-                elapsed_s: e.elapsed_s,
+            .map(|e| {
+                trainwatt_trace::EpochPoint::new(
+                    e,
+                    first_start,
+                    Some(e.energy_j),
+                    Some(e.sample_sum_w),
+                )
             })
             .collect()
     }

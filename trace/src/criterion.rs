@@ -100,6 +100,28 @@ pub struct EpochPoint {
     pub elapsed_s: f64,
 }
 
+impl EpochPoint {
+    /// The criteria's view of a recorded epoch `row` of a run whose epoch 1
+    /// started at `first_start_ns`, with the energy so far. The recorder
+    /// (live stop) and the analyzer (replay) both build points here, so they
+    /// agree on the epoch's elapsed time to the nanosecond.
+    pub fn new(
+        row: &crate::EpochRow,
+        first_start_ns: i64,
+        energy_j: Option<f64>,
+        sample_sum_w: Option<f64>,
+    ) -> Self {
+        Self {
+            epoch: row.epoch,
+            train_acc: row.train_acc,
+            test_acc: row.test_acc,
+            energy_j,
+            sample_sum_w,
+            elapsed_s: (row.end_ns - first_start_ns) as f64 * 1e-9,
+        }
+    }
+}
+
 /// The outcome of replaying a criterion on a run's epochs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StopDecision {

@@ -450,13 +450,7 @@ fn epoch_energy(
             }
             let elapsed_s = (r.end_ns - start) as f64 * 1e-9;
             EpochEnergy {
-                epoch: r.epoch,
-                start_ns: r.start_ns,
-                end_ns: r.end_ns,
-                train_acc: r.train_acc,
-                test_acc: r.test_acc,
-                train_loss: r.train_loss,
-                test_loss: r.test_loss,
+                row: r.clone(),
                 energy_j,
                 net_energy_j: baseline_w.map(|w| energy_j - w * elapsed_s),
                 sample_sum_w: sum_w,

@@ -74,13 +74,16 @@ pub(crate) fn run(
     };
     let epochs = (1..=n)
         .map(|i| EpochEnergy {
-            epoch: i,
-            start_ns: i64::from(i - 1) * 1_000_000_000,
-            end_ns: i64::from(i) * 1_000_000_000,
-            train_acc: Some(train(i)),
-            test_acc: Some(test(i)),
-            train_loss: None,
-            test_loss: None,
+            row: trainwatt_trace::EpochRow {
+                epoch: i,
+                start_ns: i64::from(i - 1) * 1_000_000_000,
+                end_ns: i64::from(i) * 1_000_000_000,
+                train_acc: Some(train(i)),
+                test_acc: Some(test(i)),
+                train_loss: None,
+                test_loss: None,
+                examples: None,
+            },
             energy_j: energy(i),
             net_energy_j: Some(energy(i) / 2.0),
             sample_sum_w: energy(i) * 10.0,

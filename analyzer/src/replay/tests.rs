@@ -120,7 +120,7 @@ fn energy_follows_mode_and_basis() {
 #[test]
 fn missing_test_accuracy_is_an_error_not_a_zero() {
     let mut r = peaked(&RunSpec::default());
-    r.epochs[3].test_acc = None;
+    r.epochs[3].row.test_acc = None;
     let e = replay_run(&r, &crit("epochs:4"), EnergyBasis::Gross).unwrap_err();
     assert!(e.to_string().contains("no test accuracy at epoch 4"), "{e}");
 }

@@ -265,7 +265,7 @@ pub fn record_training(
             test_loss: Some(e.test_loss),
             examples: Some(e.examples),
         };
-        if let Err(err) = rec.add_epoch(row) {
+        if let Err(err) = rec.add_epoch(row.clone()) {
             write_error = Some(err.into());
             return ControlFlow::Break(());
         }
@@ -273,14 +273,12 @@ pub fn record_training(
         let start = at_start.borrow().clone().unwrap_or_default();
         // The epoch just added is in `rec.epochs()`, so its first row exists.
         let first_start = rec.epochs().first().map_or(e.start_ns, |r| r.start_ns);
-        points.push(EpochPoint {
-            epoch: e.epoch,
-            train_acc: Some(e.train_acc),
-            test_acc: Some(e.test_acc),
-            energy_j: Some(now.energy_j - start.energy_j),
-            sample_sum_w: Some(now.sample_sum_w - start.sample_sum_w),
-            elapsed_s: (e.end_ns - first_start) as f64 * 1e-9,
-        });
+        points.push(EpochPoint::new(
+            &row,
+            first_start,
+            Some(now.energy_j - start.energy_j),
+            Some(now.sample_sum_w - start.sample_sum_w),
+        ));
         if !plan.quiet {
             eprintln!(
                 "recorder: epoch {:>3}  train {:.4}  test {:.4}  loss {:.4}  {:.1} s  {:.1} J",
