@@ -51,6 +51,10 @@ pub struct RunData {
     pub energy_mode: EnergyMode,
     /// Whether any selected source of this run is modelled.
     pub modelled: bool,
+    /// Whether the recorder read every selected source at every epoch
+    /// boundary used (format 1.1 boundary reads): counter energy per epoch
+    /// is then a plain difference of reads, with no interpolation.
+    pub boundary_reads: bool,
     /// Sorted by epoch, 1..=n, complete epochs only.
     pub epochs: Vec<EpochEnergy>,
     /// Problems found that did not exclude the run (shown to the user).

@@ -131,6 +131,11 @@ pub(crate) struct SourceFold {
     c_next: usize,
     /// Counter interpolated at each boundary b₀..bₙ (None: not bracketed).
     pub c_at: Vec<Option<CounterAt>>,
+    /// Whether a read fell exactly on each boundary (a boundary read, or
+    /// chance): its counter value there is read, not interpolated.
+    pub c_exact: Vec<bool>,
+    /// Rows marked as boundary reads (`boundary = true`).
+    pub n_boundary: u64,
     pub n_counter: u64,
 }
 
@@ -151,6 +156,8 @@ impl SourceFold {
             c_first: None,
             c_next: 0,
             c_at: vec![None; n_boundaries],
+            c_exact: vec![false; n_boundaries],
+            n_boundary: 0,
             n_counter: 0,
         }
     }
@@ -237,6 +244,23 @@ impl RunFold {
         power_w: Option<f64>,
         energy_uj: Option<i64>,
     ) {
+        self.push_row(row, source, t_ns, power_w, energy_uj, false);
+    }
+
+    /// [`push`](Self::push) for a row that may be a boundary read: such a
+    /// row is a real reading (it joins the trapezoid and gives the counter
+    /// at the boundary exactly) but not one of the regular samples that
+    /// the paper's sample-sum adds up.
+    #[inline]
+    pub fn push_row(
+        &mut self,
+        row: u64,
+        source: usize,
+        t_ns: Option<i64>,
+        power_w: Option<f64>,
+        energy_uj: Option<i64>,
+        boundary: bool,
+    ) {
         self.rows += 1;
         let base = SampleProblem {
             kind: ProblemKind::NullTime,
@@ -305,6 +329,7 @@ impl RunFold {
         }
         let s = &mut self.sources[source];
         s.last_t = Some(t);
+        s.n_boundary += u64::from(boundary);
         let mut found = None;
         if let Some(p) = power_w {
             let kind = if !p.is_finite() {
@@ -322,7 +347,7 @@ impl RunFold {
                     if s.max_p.is_none_or(|(m, _, _)| p > m) {
                         s.max_p = Some((p, row, t));
                     }
-                    power_step(s, &self.bounds, t, p);
+                    power_step(s, &self.bounds, t, p, !boundary);
                 }
             }
         }
@@ -380,8 +405,9 @@ fn counter_check(prev: Option<(i64, i64)>, t: i64, e: i64) -> Option<ProblemKind
 }
 
 /// Adds the segment from the previous power sample to (`t`, `p`): its
-/// trapezoid, cut at every boundary inside it, and the sample to its bin.
-fn power_step(s: &mut SourceFold, bounds: &[i64], t: i64, p: f64) {
+/// trapezoid, cut at every boundary inside it, and (for a `regular` sample,
+/// not a boundary read) the sample to its bin's sample-sum.
+fn power_step(s: &mut SourceFold, bounds: &[i64], t: i64, p: f64, regular: bool) {
     let n = bounds.len();
     while s.sample_bin < n && bounds[s.sample_bin] < t {
         s.sample_bin += 1;
@@ -392,7 +418,9 @@ fn power_step(s: &mut SourceFold, bounds: &[i64], t: i64, p: f64) {
     } else {
         s.sample_bin
     };
-    s.sum_w[bin] += p;
+    if regular {
+        s.sum_w[bin] += p;
+    }
     s.n_power += 1;
     if let Some((t0, p0)) = s.p_prev {
         while s.area_bin < n && bounds[s.area_bin] <= t0 {
@@ -420,6 +448,7 @@ fn counter_step(s: &mut SourceFold, bounds: &[i64], t: i64, e: i64) {
     let n = bounds.len();
     while s.c_next < n && bounds[s.c_next] <= t {
         let b = bounds[s.c_next];
+        s.c_exact[s.c_next] = b == t;
         s.c_at[s.c_next] = if b == t {
             Some(CounterAt {
                 base_uj: e,

@@ -84,6 +84,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
         &mut warnings,
     )?;
     outlier_warnings(&fold, &files, &ids, &mut warnings);
+    let boundary_reads = boundary_reads(&fold, &ids, used, counters, &mut warnings);
     status_warnings(&manifest, used, rows.len(), &mut warnings);
     if counters && manifest.sampler.suspect_wraps > 0 {
         warnings.push(format!(
@@ -113,6 +114,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
     Ok(RunData {
         dir: dir.to_path_buf(),
         modelled: sources.iter().any(|s| s.method.is_modelled()),
+        boundary_reads,
         manifest,
         energy_mode: mode,
         epochs,
@@ -381,6 +383,53 @@ fn usable_epochs(
         warnings.push(format!("{why}; using epochs 1..{used}"));
     }
     Ok(used)
+}
+
+/// Whether the run has boundary reads for every selected source at every
+/// boundary of the epochs used. A run that has some but misses one says
+/// where (its energy there is interpolated, as for a run without them).
+fn boundary_reads(
+    fold: &RunFold,
+    ids: &[String],
+    used: usize,
+    counters: bool,
+    warnings: &mut Vec<String>,
+) -> bool {
+    if fold.sources.iter().all(|s| s.n_boundary == 0) {
+        return false;
+    }
+    if !counters {
+        // The trapezoid is cut at the boundaries either way; the reads
+        // there make it exact at the cut.
+        return fold.sources.iter().all(|s| s.n_boundary > 0);
+    }
+    let mut missing = Vec::new();
+    for (s, id) in fold.sources.iter().zip(ids) {
+        for (k, exact) in s.c_exact.iter().take(used + 1).enumerate() {
+            if !exact {
+                missing.push(match k {
+                    0 => format!("`{id}` at the start of epoch 1"),
+                    k => format!("`{id}` at the end of epoch {k}"),
+                });
+            }
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let n = missing.len();
+    missing.truncate(5);
+    warnings.push(format!(
+        "the run has boundary reads but none for {}{}; energy there is interpolated \
+         between the reads around the boundary",
+        missing.join(", "),
+        if n > 5 {
+            format!(" and {} more", n - 5)
+        } else {
+            String::new()
+        }
+    ));
+    false
 }
 
 fn status_warnings(manifest: &Manifest, used: usize, recorded: usize, warnings: &mut Vec<String>) {

@@ -84,7 +84,7 @@ fn scan_file(
     if counters {
         wanted.push(samples::ENERGY_UJ);
     }
-    for_each_batch(path, &wanted, |batch| {
+    for_each_batch(path, &wanted, &[BOUNDARY], |batch| {
         fold_batch(batch, ids, counters, fold, row)?;
         row += batch.num_rows() as u64;
         Ok(())
@@ -92,11 +92,17 @@ fn scan_file(
     Ok(row)
 }
 
-/// Decodes the columns `wanted` of a Parquet file (all must exist; others
-/// are never decoded) and hands each batch to `f`, in file order.
+/// The optional `boundary` column (format 1.1): true on the rows the
+/// recorder read at an epoch boundary; absent or null means false.
+const BOUNDARY: &str = "boundary";
+
+/// Decodes the columns `wanted` of a Parquet file (all must exist), plus
+/// those of `optional` it has (others are never decoded), and hands each
+/// batch to `f`, in file order.
 pub(crate) fn for_each_batch(
     path: &Path,
     wanted: &[&str],
+    optional: &[&str],
     mut f: impl FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
@@ -107,7 +113,11 @@ pub(crate) fn for_each_batch(
             return Err(format!("column `{name}` is missing"));
         }
     }
-    let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.iter().copied());
+    let present = optional
+        .iter()
+        .filter(|name| have.field_with_name(name).is_ok());
+    let columns: Vec<&str> = wanted.iter().chain(present).copied().collect();
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
     let reader = builder
         .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
@@ -181,6 +191,7 @@ fn check_type(name: &str, from: &ArrowType, to: &ArrowType) -> Result<(), String
     let ok = match to {
         ArrowType::Int64 | ArrowType::Int32 => from.is_integer(),
         ArrowType::Float64 => from.is_integer() || from.is_floating(),
+        ArrowType::Boolean => matches!(from, ArrowType::Boolean),
         ArrowType::Dictionary(_, _) => {
             matches!(
                 from,
@@ -205,6 +216,7 @@ fn check_type(name: &str, from: &ArrowType, to: &ArrowType) -> Result<(), String
     let want = match to {
         ArrowType::Int64 | ArrowType::Int32 => "an integer type",
         ArrowType::Float64 => "a number type",
+        ArrowType::Boolean => "Boolean",
         _ => "a string type",
     };
     Err(format!(
@@ -230,6 +242,12 @@ fn fold_batch(
         None
     };
     let e = e.as_ref().map(|e| e.as_primitive::<Int64Type>());
+    let boundary = match batch.column_by_name(BOUNDARY) {
+        Some(_) => Some(column_as(batch, BOUNDARY, &ArrowType::Boolean)?),
+        None => None,
+    };
+    let boundary = boundary.as_ref().map(|b| b.as_boolean());
+    let is_boundary = |i: usize| boundary.is_some_and(|b| b.is_valid(i) && b.value(i));
     let src = source_column(batch)?;
     let src = src.as_dictionary::<Int32Type>();
     // The dictionary's entries mapped once to the fold's source index.
@@ -260,7 +278,14 @@ fn fold_batch(
                 count_skipped(key, &mut skipped, &mut no_source);
                 continue;
             };
-            fold.push(row0 + i as u64, s, Some(t[i]), Some(p[i]), e.map(|e| e[i]));
+            fold.push_row(
+                row0 + i as u64,
+                s,
+                Some(t[i]),
+                Some(p[i]),
+                e.map(|e| e[i]),
+                is_boundary(i),
+            );
         }
         note_unlisted(fold, names, &unlisted, &skipped, no_source);
         return Ok(());
@@ -274,12 +299,13 @@ fn fold_batch(
             count_skipped(key, &mut skipped, &mut no_source);
             continue;
         };
-        fold.push(
+        fold.push_row(
             row0 + i as u64,
             s,
             t.is_valid(i).then(|| t.value(i)),
             p.is_valid(i).then(|| p.value(i)),
             e.and_then(|e| e.is_valid(i).then(|| e.value(i))),
+            is_boundary(i),
         );
     }
     note_unlisted(fold, names, &unlisted, &skipped, no_source);

@@ -69,7 +69,7 @@ pub fn power_envelope(dir: &Path, columns: u32) -> Result<Vec<SourceEnvelope>, S
     let mut cells: BTreeMap<String, BTreeMap<i64, Cell>> = BTreeMap::new();
     let wanted = [samples::T_NS, samples::SOURCE, samples::POWER_W];
     for f in &files {
-        for_each_batch(f, &wanted, |batch| {
+        for_each_batch(f, &wanted, &[], |batch| {
             let t = column_as(batch, samples::T_NS, &ArrowType::Int64)?;
             let t = t.as_primitive::<Int64Type>();
             let p = column_as(batch, samples::POWER_W, &ArrowType::Float64)?;
@@ -130,7 +130,7 @@ fn span(files: &[PathBuf]) -> Result<Option<(i64, i64)>, String> {
     }
     let mut out: Option<(i64, i64)> = None;
     for f in files {
-        for_each_batch(f, &[samples::T_NS], |batch| {
+        for_each_batch(f, &[samples::T_NS], &[], |batch| {
             let t = column_as(batch, samples::T_NS, &ArrowType::Int64)?;
             let t = t.as_primitive::<Int64Type>();
             if let (Some(lo), Some(hi)) = (arrow::compute::min(t), arrow::compute::max(t)) {

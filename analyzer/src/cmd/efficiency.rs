@@ -57,6 +57,22 @@ pub fn archive_notes(loaded: &Loaded) -> Vec<String> {
         .map(|(m, n)| format!("{m} ({n} runs)"))
         .collect();
     notes.push(format!("energy mode: {}", modes.join(", ")));
+    let exact = loaded.runs.iter().filter(|r| r.boundary_reads).count();
+    if exact > 0 {
+        notes.push(format!(
+            "boundary reads: {exact} of {} runs read every source at every epoch boundary \
+             (energy per epoch from reads at the boundaries, no interpolation); {}",
+            loaded.runs.len(),
+            if exact == loaded.runs.len() {
+                "all of them".to_string()
+            } else {
+                format!(
+                    "the other {} interpolate between the reads around each boundary",
+                    loaded.runs.len() - exact
+                )
+            }
+        ));
+    }
     for k in kinds {
         notes.push(format!("energy unit: {}", k.describe()));
     }

@@ -95,6 +95,7 @@ pub(crate) fn run(
         manifest,
         energy_mode: spec.mode,
         modelled: false,
+        boundary_reads: false,
         epochs,
         warnings: Vec::new(),
     }

@@ -7,8 +7,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use arrow::array::{
-    ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
-    StringArray,
+    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array,
+    RecordBatch, StringArray,
 };
 use arrow::datatypes::Int32Type;
 use parquet::arrow::ArrowWriter;
@@ -29,6 +29,8 @@ pub struct Sample {
     pub source: String,
     pub power_w: Option<f32>,
     pub energy_uj: Option<i64>,
+    /// The format 1.1 `boundary` column: written only when some row has it.
+    pub boundary: Option<bool>,
 }
 
 pub fn sample(t_ns: i64, source: &str, power_w: Option<f32>, energy_uj: Option<i64>) -> Sample {
@@ -37,6 +39,7 @@ pub fn sample(t_ns: i64, source: &str, power_w: Option<f32>, energy_uj: Option<i
         source: source.into(),
         power_w,
         energy_uj,
+        boundary: None,
     }
 }
 
@@ -131,6 +134,10 @@ pub fn write_samples(path: &Path, rows: &[Sample], layout: SourceColumn, extra: 
     if extra {
         let v: Float64Array = rows.iter().map(|_| Some(42.0)).collect();
         cols.insert(1, ("future_column", Arc::new(v)));
+    }
+    if rows.iter().any(|r| r.boundary.is_some()) {
+        let b: BooleanArray = rows.iter().map(|r| r.boundary).collect();
+        cols.push(("boundary", Arc::new(b)));
     }
     write_columns(path, cols);
 }
