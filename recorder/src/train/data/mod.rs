@@ -7,6 +7,7 @@
 //! no libtorch, so its checks run fast.
 
 pub mod cifar;
+pub mod cifar_pickle;
 pub mod mnist;
 pub mod resize;
 pub mod split;
@@ -63,8 +64,9 @@ impl DatasetKind {
                  10 000 test images"
             }
             DatasetKind::Cifar10 => {
-                "download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and extract it \
-                 in the data folder (it creates cifar-10-batches-bin/)"
+                "download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (or \
+                 cifar-10-python.tar.gz, the version torchvision downloads) and extract it in the \
+                 data folder (it creates cifar-10-batches-bin/ or cifar-10-batches-py/)"
             }
         }
     }
@@ -189,6 +191,26 @@ pub enum DataError {
         /// Columns in the header.
         cols: usize,
     },
+    /// A CIFAR-10 python batch that is not a pickle as released.
+    #[error(
+        "{path} is not a CIFAR-10 python batch as released: {error}; re-download \
+         https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and extract it again, or use \
+         the binary version, cifar-10-binary.tar.gz"
+    )]
+    Pickle {
+        /// The file.
+        path: PathBuf,
+        /// Where and why the decoder stopped.
+        error: cifar_pickle::PickleError,
+    },
+    /// A CIFAR-10 python batch whose pickle decodes but holds no batch.
+    #[error("{path} is not a CIFAR-10 python batch: {reason}; {}", DatasetKind::Cifar10.download_hint())]
+    PythonLayout {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or of the wrong shape.
+        reason: String,
+    },
     /// A label outside 0..=9.
     #[error("{path}: label {label} of example {index} is not a class 0..9")]
     BadLabel {
@@ -273,6 +295,9 @@ pub struct DataRecord {
     pub dataset: DatasetKind,
     /// Protocol with its parameters (folds, fold, split seed…).
     pub protocol: Protocol,
+    /// Which release of the dataset was read (for CIFAR-10, binary or
+    /// python version, and whether the other was also there).
+    pub source: String,
     /// Files read, in order.
     pub files: Vec<String>,
     /// Examples the protocol drew from.
@@ -321,6 +346,7 @@ pub fn prepare(
         Vec::new(),
     );
     let mut train_files_len = 0;
+    let mut source = "MNIST IDX files".to_string();
     let (train_part, test_part) = match kind {
         DatasetKind::Mnist => {
             let train = if protocol.needs_train_files() {
@@ -338,12 +364,15 @@ pub fn prepare(
             )
         }
         DatasetKind::Cifar10 => {
+            let choice = cifar::choose(dir, protocol.needs_train_files());
+            let version = choice.version;
+            source = choice.describe();
             let train = if protocol.needs_train_files() {
-                Some(cifar::load_files(dir, &cifar::TRAIN_FILES)?)
+                Some(version.load_files(dir, version.train_files())?)
             } else {
                 None
             };
-            (train, cifar::load_files(dir, &[cifar::TEST_FILE])?)
+            (train, version.load_files(dir, &[version.test_file()])?)
         }
     };
     if let Some((set, paths)) = train_part {
@@ -359,6 +388,7 @@ pub fn prepare(
     let record = DataRecord {
         dataset: kind,
         protocol: protocol.clone(),
+        source,
         files: files.iter().map(|p| p.display().to_string()).collect(),
         pool_examples: pool.len(),
         train_examples: train.len(),
@@ -440,5 +470,40 @@ mod tests {
         let again = prepare(DatasetKind::Cifar10, tmp.path(), &p).unwrap();
         assert_eq!(fold.record.test_fingerprint, again.record.test_fingerprint);
         assert_eq!(fold.test, again.test);
+    }
+
+    #[test]
+    fn cifar_python_version_gives_the_binary_pool() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (bin, py) = (tmp.path().join("bin"), tmp.path().join("py"));
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&py).unwrap();
+        let names = cifar::PY_TRAIN_FILES.iter().zip(cifar::TRAIN_FILES);
+        for (i, (py_name, bin_name)) in names.enumerate() {
+            let labels: Vec<u8> = (0..12).map(|c| ((c + i) % 10) as u8).collect();
+            std::fs::write(py.join(py_name), cifar::fixture_python_batch(&labels)).unwrap();
+            std::fs::write(bin.join(bin_name), cifar::fixture_batch(&labels)).unwrap();
+        }
+        let test: Vec<u8> = (0..10).collect();
+        std::fs::write(py.join("test_batch"), cifar::fixture_python_batch(&test)).unwrap();
+        std::fs::write(bin.join("test_batch.bin"), cifar::fixture_batch(&test)).unwrap();
+        let p = DatasetKind::Cifar10.default_protocol();
+        let (a, b) = (
+            prepare(DatasetKind::Cifar10, &py, &p).unwrap(),
+            prepare(DatasetKind::Cifar10, &bin, &p).unwrap(),
+        );
+        assert_eq!((&a.train, &a.test), (&b.train, &b.test));
+        assert_eq!(a.record.train_fingerprint, b.record.train_fingerprint);
+        assert!(
+            a.record.source.contains("python version"),
+            "{}",
+            a.record.source
+        );
+        assert!(
+            b.record.source.contains("binary version"),
+            "{}",
+            b.record.source
+        );
+        assert!(a.record.files[0].ends_with("data_batch_1"));
     }
 }
