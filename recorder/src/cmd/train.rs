@@ -33,7 +33,8 @@ pub struct TrainArgs {
     /// mnist or cifar10.
     #[arg(long)]
     pub dataset: DatasetKind,
-    /// Folder with the dataset files (MNIST IDX, cifar-10-batches-bin).
+    /// Folder with the dataset files (MNIST IDX; CIFAR-10 cifar-10-batches-bin/
+    /// or cifar-10-batches-py/, as torchvision downloads it).
     #[arg(long)]
     pub data_dir: PathBuf,
     #[arg(long, default_value_t = 100)]
