@@ -16,5 +16,6 @@ pub mod export;
 pub mod figures;
 pub mod metrics;
 pub mod model;
+pub mod reduced;
 pub mod replay;
 pub mod report;

@@ -55,6 +55,11 @@ pub struct RunData {
     /// boundary used (format 1.1 boundary reads): counter energy per epoch
     /// is then a plain difference of reads, with no interpolation.
     pub boundary_reads: bool,
+    /// The idle power subtracted for net energy, W (with a baseline).
+    pub baseline_w: Option<f64>,
+    /// Each selected source's per-epoch sums (what `analyzer reduce`
+    /// writes), in the order their energies are added.
+    pub sources: Vec<crate::archive::SourceEpochs>,
     /// Sorted by epoch, 1..=n, complete epochs only.
     pub epochs: Vec<EpochEnergy>,
     /// Problems found that did not exclude the run (shown to the user).

@@ -60,6 +60,19 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind.
+    pub const ALL: [Self; 9] = [
+        Self::NullTime,
+        Self::BackwardsClock,
+        Self::PowerNotFinite,
+        Self::PowerNegative,
+        Self::PowerAbsurd,
+        Self::CounterDecreased,
+        Self::CounterJump,
+        Self::Gap,
+        Self::DuplicateTime,
+    ];
+
     /// A stable name for scripts (`backwards-clock`).
     pub fn code(self) -> &'static str {
         match self {
@@ -233,9 +246,9 @@ impl RunFold {
         }
     }
 
-    /// One sample row of source `source` (an index into the selected
-    /// sources), row `row` of the run's segments taken end to end.
-    #[inline]
+    /// One regular sample row of source `source` (an index into the
+    /// selected sources), row `row` of the run's segments taken end to end.
+    #[cfg(test)]
     pub fn push(
         &mut self,
         row: u64,
@@ -247,10 +260,11 @@ impl RunFold {
         self.push_row(row, source, t_ns, power_w, energy_uj, false);
     }
 
-    /// [`push`](Self::push) for a row that may be a boundary read: such a
-    /// row is a real reading (it joins the trapezoid and gives the counter
-    /// at the boundary exactly) but not one of the regular samples that
-    /// the paper's sample-sum adds up.
+    /// One sample row of source `source` (an index into the selected
+    /// sources), row `row` of the run's segments taken end to end. A
+    /// `boundary` read is a real reading (it joins the trapezoid and gives
+    /// the counter at the boundary exactly) but not one of the regular
+    /// samples that the paper's sample-sum adds up.
     #[inline]
     pub fn push_row(
         &mut self,

@@ -18,6 +18,7 @@
 //! run, problems outside the epochs used) is in `RunData::warnings`.
 
 mod discover;
+pub(crate) mod energy;
 mod epochs;
 mod findings;
 mod fold;
@@ -28,6 +29,7 @@ mod run;
 mod scan;
 pub mod trace;
 
+pub use energy::SourceEpochs;
 pub use fold::ProblemKind;
 pub use reason::{ExclusionKind, ExclusionReason};
 
@@ -158,23 +160,81 @@ impl Resolved {
     }
 }
 
-/// Loads every run found under `paths` (archive roots or run folders).
+/// Loads every run found under `paths` (archive roots or run folders, or
+/// reduced tables written by `analyzer reduce`: a file or a folder of part
+/// files, read back with the same numbers).
 ///
 /// Runs come back sorted by folder. A run that cannot give correct numbers
 /// (unreadable or future-version manifest, bad epoch rows, bad samples
 /// inside the epochs, samples not covering a complete run) is excluded with
 /// the reason; the call only fails when a path itself is unusable.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveError> {
+    let (reduced, archives): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .iter()
+        .cloned()
+        .partition(|p| crate::reduced::is_reduced(p));
+    let mut loaded = if archives.is_empty() {
+        Resolved::new(opts)?;
+        Loaded::default()
+    } else {
+        load_archives(&archives, opts, None)?
+    };
+    if !reduced.is_empty() {
+        let r = crate::reduced::read_reduced(&reduced, opts).map_err(|e| ArchiveError::Root {
+            path: e.path,
+            message: e.message,
+        })?;
+        loaded.runs.extend(r.runs);
+        loaded.excluded.extend(r.excluded);
+        for w in r.warnings {
+            if !loaded.warnings.contains(&w) {
+                loaded.warnings.push(w);
+            }
+        }
+        loaded.runs.sort_by(|a, b| a.dir.cmp(&b.dir));
+        loaded.excluded.sort_by(|a, b| a.dir.cmp(&b.dir));
+    }
+    if !loaded.excluded.is_empty() {
+        loaded.warnings.push(format!(
+            "{} of {} runs excluded (see the reasons)",
+            loaded.excluded.len(),
+            loaded.excluded.len() + loaded.runs.len()
+        ));
+    }
+    Ok(loaded)
+}
+
+/// [`load`] of the archives at `paths` only, keeping the runs of `shard`
+/// (by their path under the root they were found in) when one is given:
+/// what `analyzer reduce --shard I/N` reads.
+pub fn load_archives(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    shard: Option<crate::reduced::Shard>,
+) -> Result<Loaded, ArchiveError> {
     let resolved = Resolved::new(opts)?;
     let found = discover::find_runs(paths)?;
-    let dirs = found.runs;
+    let ours = |dir: &std::path::Path| {
+        shard.is_none_or(|s| {
+            let rel = paths
+                .iter()
+                .find_map(|root| dir.strip_prefix(root).ok())
+                .unwrap_or(dir);
+            s.holds(rel)
+        })
+    };
+    let dirs: Vec<PathBuf> = found.runs.into_iter().filter(|d| ours(d)).collect();
     let mut loaded = Loaded::default();
-    loaded
-        .excluded
-        .extend(found.unusable.into_iter().map(|u| Excluded {
-            reason: ExclusionReason::new(u.kind, &u.dir, u.reason),
-            dir: u.dir,
-        }));
+    loaded.excluded.extend(
+        found
+            .unusable
+            .into_iter()
+            .filter(|u| ours(&u.dir))
+            .map(|u| Excluded {
+                reason: ExclusionReason::new(u.kind, &u.dir, u.reason),
+                dir: u.dir,
+            }),
+    );
     for (dir, result) in dirs.iter().zip(load_all(&dirs, &resolved)) {
         match result {
             Ok(run) => loaded.runs.push(run),
@@ -197,13 +257,6 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ArchiveErro
             idle.duration_s,
             idle.platform,
             watts.join(", ")
-        ));
-    }
-    if !loaded.excluded.is_empty() {
-        loaded.warnings.push(format!(
-            "{} of {} runs excluded (see the reasons)",
-            loaded.excluded.len(),
-            loaded.excluded.len() + loaded.runs.len()
         ));
     }
     Ok(loaded)

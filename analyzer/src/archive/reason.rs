@@ -58,6 +58,33 @@ impl ExclusionKind {
     }
 }
 
+impl ExclusionKind {
+    /// The kind whose [`code`](Self::code) is `code`.
+    pub fn from_code(code: &str) -> Option<Self> {
+        let plain = [
+            Self::MissingManifest,
+            Self::UnreadableFolder,
+            Self::Manifest,
+            Self::Sources,
+            Self::EnergyMode,
+            Self::NoEpochs,
+            Self::Epochs,
+            Self::NoSamples,
+            Self::SamplesUnreadable,
+            Self::SegmentOrder,
+            Self::Coverage,
+        ];
+        if let Some(k) = plain.into_iter().find(|k| k.code() == code) {
+            return Some(k);
+        }
+        let sample = code.strip_prefix("sample:")?;
+        ProblemKind::ALL
+            .into_iter()
+            .find(|k| k.code() == sample)
+            .map(Self::Sample)
+    }
+}
+
 impl serde::Serialize for ExclusionKind {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.code())

@@ -10,6 +10,7 @@
 //! `complete` run whose samples stop early is excluded instead, because
 //! there something went wrong that the manifest does not admit.
 
+use super::energy::{epoch_energy, SourceEpochs};
 use super::epochs::{read_epochs, EpochRow};
 use super::findings::{check_problems, first_refused, fold_warnings, outlier_warnings};
 use super::fold::RunFold;
@@ -17,7 +18,7 @@ use super::problem::summarize;
 use super::reason::{excluded, ExclusionKind, ExclusionReason};
 use super::scan::{scan_run, time_span, SourceSet};
 use super::Resolved;
-use crate::model::{EnergyMode, EpochEnergy, RunData};
+use crate::model::{EnergyMode, RunData};
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
 use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
@@ -110,11 +111,19 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
     } else {
         None
     };
-    let epochs = epoch_energy(&fold, &rows[..used], physical, baseline_w);
+    let bins: Vec<SourceEpochs> = fold
+        .sources
+        .iter()
+        .zip(&ids)
+        .map(|(s, id)| SourceEpochs::from_fold(id, s, used))
+        .collect();
+    let epochs = epoch_energy(&bins, &rows[..used], physical, baseline_w);
     Ok(RunData {
         dir: dir.to_path_buf(),
         modelled: sources.iter().any(|s| s.method.is_modelled()),
         boundary_reads,
+        baseline_w,
+        sources: bins,
         manifest,
         energy_mode: mode,
         epochs,
@@ -473,38 +482,4 @@ fn baseline_w(fold: &RunFold, sources: &[SourceInfo], physical: EnergyMode) -> R
         })?;
     }
     Ok(total)
-}
-
-/// E(i), sample sums and elapsed time for the epochs used.
-fn epoch_energy(
-    fold: &RunFold,
-    rows: &[EpochRow],
-    physical: EnergyMode,
-    baseline_w: Option<f64>,
-) -> Vec<EpochEnergy> {
-    let start = rows.first().map_or(0, |r| r.start_ns);
-    let (mut area, mut sum_w) = (vec![0.0; fold.sources.len()], 0.0);
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let k = i + 1;
-            let mut energy_j = 0.0;
-            for (s, acc) in fold.sources.iter().zip(area.iter_mut()) {
-                sum_w += s.sum_w[k];
-                *acc += s.area_ws[k];
-                energy_j += match (physical, s.c_at[k], s.c_at[0]) {
-                    (EnergyMode::Counter, Some(at), Some(at0)) => at.minus_j(at0),
-                    _ => *acc,
-                };
-            }
-            let elapsed_s = (r.end_ns - start) as f64 * 1e-9;
-            EpochEnergy {
-                row: r.clone(),
-                energy_j,
-                net_energy_j: baseline_w.map(|w| energy_j - w * elapsed_s),
-                sample_sum_w: sum_w,
-                elapsed_s,
-            }
-        })
-        .collect()
 }

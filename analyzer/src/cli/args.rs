@@ -55,7 +55,7 @@ impl ArchiveArgs {
         self.baseline || self.baseline_from.is_some()
     }
 
-    pub(super) fn load_options(&self) -> LoadOptions {
+    pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
             energy: self.energy,
             components: self.components.clone(),
@@ -250,6 +250,25 @@ impl OvertrainingKnobs {
             boot,
         })
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ReduceArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// Where the reduced table goes: a `.parquet` file, or an existing
+    /// folder (then `part-I-of-N.parquet` inside it, one per shard).
+    #[arg(long, value_name = "FILE.parquet|DIR")]
+    pub out: PathBuf,
+    /// Reduce only shard I of N (1-based): a deterministic share of the runs
+    /// by their path under the archive, so N jobs (a Slurm array, a
+    /// Kubernetes indexed job) cover the archive once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::reduced::Shard>,
+    /// Reduce only the run folders listed in FILE (one a line; absolute, or
+    /// relative to an ARCHIVE).
+    #[arg(long, value_name = "FILE")]
+    pub runs: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

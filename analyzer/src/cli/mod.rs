@@ -51,6 +51,10 @@ pub enum Command {
     /// Eq. 2 at every epoch of every run (the data of the paper's Figures 5
     /// and 6).
     Epochs(EpochsArgs),
+    /// Samples → energy per run, epoch and source, as a small Parquet table
+    /// that every analysis reads in place of the archive (--shard I/N for
+    /// one job of many).
+    Reduce(ReduceArgs),
     /// Eq. 3, Eq. 4 and ratios from per-model summary rows, when only
     /// published tables exist.
     Tables(TablesArgs),
@@ -173,6 +177,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
             emit(tables::report(&file, &opts)?, &a.output, out, err)
         }
         Command::Import(a) => importer::run(&a, out, err),
+        Command::Reduce(a) => crate::cmd::reduce::run(&a, out, err),
     }
 }
 

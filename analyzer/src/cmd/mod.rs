@@ -7,5 +7,6 @@ pub mod epochs;
 pub mod overtraining;
 pub mod paper_tables;
 pub mod platforms;
+pub mod reduce;
 pub mod rows_csv;
 pub mod tables;

@@ -96,6 +96,8 @@ pub(crate) fn run(
         energy_mode: spec.mode,
         modelled: false,
         boundary_reads: false,
+        baseline_w: None,
+        sources: Vec::new(),
         epochs,
         warnings: Vec::new(),
     }

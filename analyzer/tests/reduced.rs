@@ -1,0 +1,147 @@
+//! The reduced table read in place of the archive: every analysis prints
+//! the same tables, byte for byte, from `data/sample` and from its reduced
+//! table (one file, or a folder of three shards reduced by three separate
+//! runs of `analyzer reduce --shard I/3`), excluded runs and their typed
+//! reasons included; a table reduced with other load options is refused.
+
+#![allow(clippy::unwrap_used)]
+
+mod archive_support;
+
+use archive_support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use trainwatt_trace::{Domain, Method, RunStatus};
+
+fn analyzer(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const COMMANDS: [&[&str]; 5] = [
+    &["efficiency", "--paper-criteria", "--format", "csv"],
+    &[
+        "efficiency",
+        "--criterion",
+        "epochs:30",
+        "--baseline",
+        "--format",
+        "json",
+    ],
+    &["epochs", "--format", "csv"],
+    &["overtraining", "--at", "30,60", "--format", "csv"],
+    &["platforms", "--format", "csv"],
+];
+
+/// `args` then the inputs.
+fn output(args: &[&str], inputs: &[&Path]) -> String {
+    let mut a: Vec<&str> = args.to_vec();
+    a.extend(inputs.iter().map(|p| s(p)));
+    let (code, out, err) = analyzer(&a);
+    assert_eq!(code, 0, "analyzer {a:?}: {err}");
+    out
+}
+
+fn reduce(inputs: &[&Path], out: &Path, extra: &[&str]) {
+    let mut a = vec!["reduce"];
+    a.extend(inputs.iter().map(|p| s(p)));
+    a.extend(["--out", s(out)]);
+    a.extend(extra);
+    let (code, _, err) = analyzer(&a);
+    assert_eq!(code, 0, "reduce: {err}");
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample")
+}
+
+#[test]
+fn every_analysis_prints_the_same_tables_from_the_reduced_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = tmp.path().join("sample.parquet");
+    reduce(&[&sample()], &one, &[]);
+    let baseline = tmp.path().join("baseline.parquet");
+    reduce(&[&sample()], &baseline, &["--baseline"]);
+    let parts = tmp.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    for i in 1..=3 {
+        reduce(&[&sample()], &parts, &["--shard", &format!("{i}/3")]);
+    }
+    assert_eq!(std::fs::read_dir(&parts).unwrap().count(), 3);
+    for cmd in COMMANDS {
+        let want = output(cmd, &[&sample()]);
+        let table = if cmd.contains(&"--baseline") {
+            &baseline
+        } else {
+            &one
+        };
+        assert_eq!(output(cmd, &[table]), want, "{cmd:?} on the reduced file");
+        if !cmd.contains(&"--baseline") {
+            assert_eq!(output(cmd, &[&parts]), want, "{cmd:?} on three shards");
+        }
+    }
+}
+
+#[test]
+fn excluded_runs_travel_with_their_kind_and_other_options_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let good = {
+        let samples = track(
+            "nvml:0",
+            (0..=5_000).map(|k| k * MS),
+            |_| Some(100.0),
+            |t| Some(1_000 + t / 10),
+        );
+        let m = manifest(
+            vec![source(
+                "nvml:0",
+                Domain::Gpu,
+                Method::MeasuredCounter,
+                1000.0,
+            )],
+            RunStatus::Complete,
+        );
+        RunSpec::new(m, epochs(4, 500 * MS, S, 0), samples)
+    };
+    good.write(&archive.join("run=good"));
+    let mut bad = good.clone();
+    bad.segments[0][2000].t_ns -= 10 * MS;
+    bad.write(&archive.join("run=bad"));
+    let table = tmp.path().join("t.parquet");
+    reduce(&[&archive], &table, &[]);
+    let json = ["efficiency", "--criterion", "epochs:4", "--format", "json"];
+    let from_archive: serde_json::Value =
+        serde_json::from_str(&output(&json, &[&archive])).unwrap();
+    let from_table: serde_json::Value = serde_json::from_str(&output(&json, &[&table])).unwrap();
+    assert_eq!(from_archive, from_table);
+    assert_eq!(
+        from_table["excluded"][0]["reason"]["kind"],
+        "sample:backwards-clock"
+    );
+    assert_eq!(from_table["excluded"][0]["reason"]["row"], 2000);
+
+    let (code, _, err) = analyzer(&["epochs", s(&table), "--components", "gpu"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("reduced with the load options") && err.contains("analyzer reduce"),
+        "{err}"
+    );
+    let (code, _, err) = analyzer(&["reduce", s(&archive), "--out", s(&tmp.path().join("x.csv"))]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("give a .parquet file or an existing folder"),
+        "{err}"
+    );
+}
