@@ -2,7 +2,7 @@
 //! (`FORMAT:FILE`, durations, domains). What the command does with them is
 //! in [`super::command`].
 
-use super::generic_power::PowerUnit;
+use super::generic_power::{EnergyColumn, EnergyUnit, PowerUnit};
 use super::time::{parse_duration_ns, TimeUnit, Zone};
 use clap::Args;
 use serde_json::Value;
@@ -15,6 +15,21 @@ pub enum PowerFormat {
     NvidiaSmi,
     Pinpoint,
     Csv,
+    Zeus,
+    CarbonTracker,
+}
+
+impl PowerFormat {
+    /// The name in `FORMAT:FILE` and in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            PowerFormat::NvidiaSmi => "nvidia-smi",
+            PowerFormat::Pinpoint => "pinpoint",
+            PowerFormat::Csv => "csv",
+            PowerFormat::Zeus => "zeus",
+            PowerFormat::CarbonTracker => "carbontracker",
+        }
+    }
 }
 
 /// An epoch log format.
@@ -54,9 +69,12 @@ fn parse_power_input(s: &str) -> Result<PowerInput, String> {
         "nvidia-smi" | "nvidia_smi" | "smi" => PowerFormat::NvidiaSmi,
         "pinpoint" => PowerFormat::Pinpoint,
         "csv" => PowerFormat::Csv,
+        "zeus" => PowerFormat::Zeus,
+        "carbontracker" => PowerFormat::CarbonTracker,
         _ => {
             return Err(format!(
-                "unknown power log format '{f}' (nvidia-smi, pinpoint or csv)"
+                "unknown power log format '{f}' (nvidia-smi, pinpoint, csv, zeus or \
+                 carbontracker)"
             ))
         }
     };
@@ -77,6 +95,13 @@ fn parse_epoch_input(s: &str) -> Result<EpochInput, String> {
         }
     };
     Ok(EpochInput { format, path })
+}
+
+fn parse_run_number(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a run number (1, 2, …)")),
+    }
 }
 
 fn parse_zone(s: &str) -> Result<Zone, String> {
@@ -107,24 +132,57 @@ fn parse_domain(s: &str) -> Result<Domain, String> {
   analyzer import --codecarbon emissions.csv --timezone UTC --labels labels.csv \\
       --rows-out rows.csv --out archive/
 
-Relative times (20s, numbers in epoch files) count from the run's first power sample;
-`start`/`end` are the span every power source covers. Importing the same files twice is
-refused (the run id derives from their content) unless --run-id is given.")]
+Several runs in one command: put {i} in the file names, e.g.
+  analyzer import --power 'pinpoint:traces/run_{i}.txt' --interval 100ms \\
+      --keras 'logs/log_{i}.csv' --equal-epochs 20s..end-20s --platform gtx970 --out archive/
+pairs files by the text {i} stands for; with one epoch log that holds several runs
+(--keras all_runs.csv) the i-th trace (by {i}, numerically) takes the log's i-th run.
+Each run is imported whole or refused on its own; a summary ends the output.
+
+Relative times (20s, numbers in epoch files) count from the run's zero: the first power
+sample of a log with wall-clock times, or the start of a log without them (pinpoint's
+first row is one --interval after it, so 20s is row 200 at 100ms); `start`/`end` are the
+span every power source covers. Importing files that are already in the archive (same
+SHA-256, whatever the labels) is refused unless --run-id is given.")]
 pub struct ImportArgs {
     /// A power log as FORMAT:FILE (repeatable): `nvidia-smi:FILE` (CSV of
     /// --query-gpu=timestamp,[index,]power.draw), `pinpoint:FILE` (needs
-    /// --interval), `csv:FILE` (generic; see --time-col and --domain).
+    /// --interval), `csv:FILE` (generic; see --time-col and --domain),
+    /// `zeus:FILE`, `carbontracker:FILE`. `{i}` in FILE: one run per match.
     #[arg(long = "power", value_name = "FORMAT:FILE", value_parser = parse_power_input)]
     pub power: Vec<PowerInput>,
+    /// Zeus' ZeusMonitor log_file (start_time,window_name,elapsed_time,
+    /// gpuN_energy): energy counters per GPU (same as --power zeus:FILE).
+    #[arg(long, value_name = "FILE")]
+    pub zeus: Vec<PathBuf>,
+    /// Zeus: use only the windows of this name (Zeus windows may nest).
+    #[arg(long, value_name = "NAME")]
+    pub zeus_window: Option<String>,
+    /// carbontracker's standard log (…_carbontracker.log): per-epoch energy
+    /// per device (same as --power carbontracker:FILE; needs --timezone).
+    #[arg(long, value_name = "FILE")]
+    pub carbontracker: Vec<PathBuf>,
     /// The epoch log as FORMAT:FILE: `keras:FILE` (CSVLogger),
     /// `lightning:FILE` (CSVLogger metrics.csv), `csv:FILE` or `jsonl:FILE`
     /// (generic: epoch, accuracies, losses, optional start/end times).
-    #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_epoch_input, requires = "power")]
+    /// `{i}` in FILE pairs logs with power files by that text.
+    #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_epoch_input)]
     pub epochs: Option<EpochInput>,
+    /// A Keras CSVLogger file (same as --epochs keras:FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "epochs")]
+    pub keras: Option<PathBuf>,
+    /// The epoch log holds several runs: import run N (1-based; the error
+    /// for such a log lists them).
+    #[arg(long, value_name = "N", value_parser = parse_run_number, help_heading = "Epochs")]
+    pub log_run: Option<usize>,
+    /// The epoch log holds several runs: leave run N out before pairing its
+    /// runs with the power files in order (repeatable; e.g. an aborted run).
+    #[arg(long, value_name = "N", value_delimiter = ',', value_parser = parse_run_number, conflicts_with = "log_run", help_heading = "Epochs")]
+    pub skip_log_run: Vec<usize>,
     /// CodeCarbon's emissions.csv: one run (without epochs) per run_id.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["power", "epochs"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["power", "epochs", "keras", "zeus", "carbontracker"])]
     pub codecarbon: Option<PathBuf>,
-    /// The archive to write into (created if missing).
+    /// The archive folder to write into (created if missing).
     #[arg(long, value_name = "ARCHIVE")]
     pub out: PathBuf,
 
@@ -143,9 +201,28 @@ pub struct ImportArgs {
     /// Generic power CSV: the time column [default: t_s, time, timestamp, …].
     #[arg(long, value_name = "NAME", help_heading = "Generic CSV")]
     pub time_col: Option<String>,
-    /// Generic power CSV: the power column [default: power_w, power, watts].
-    #[arg(long, value_name = "NAME", help_heading = "Generic CSV")]
-    pub power_col: Option<String>,
+    /// Generic power CSV: a power column, one source each (repeatable or
+    /// comma-separated) [default: power_w, power, watts].
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_delimiter = ',',
+        help_heading = "Generic CSV"
+    )]
+    pub power_col: Vec<String>,
+    /// Generic power CSV: an energy column, one counter source each
+    /// (repeatable or comma-separated): `cumulative` (a running total) or
+    /// `per-row` (energy since the previous row) [default: read off the data].
+    #[arg(
+        long,
+        value_name = "NAME[:cumulative|:per-row]",
+        value_delimiter = ',',
+        help_heading = "Generic CSV"
+    )]
+    pub energy_col: Vec<EnergyColumn>,
+    /// Generic power CSV: the unit of the energy columns.
+    #[arg(long, value_enum, default_value_t, help_heading = "Generic CSV")]
+    pub energy_unit: EnergyUnit,
     /// Numbers in time columns (generic CSV/JSONL, --epoch-times): relative
     /// s, ms, us, ns, or Unix time (unix, unix-ms).
     #[arg(long, value_enum, default_value_t, help_heading = "Generic CSV")]
@@ -162,21 +239,15 @@ pub struct ImportArgs {
     pub source_id: Option<String>,
 
     /// Place the epochs by a CSV `epoch,start,end` (times as date-times or
-    /// seconds from the first power sample). Marks them approximate.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "epochs",
-        help_heading = "Epochs"
-    )]
+    /// seconds from the run's zero). Marks them approximate. May hold {i}.
+    #[arg(long, value_name = "FILE", help_heading = "Epochs")]
     pub epoch_times: Option<PathBuf>,
     /// Split the window START..END evenly among the log's epochs; each end
-    /// is start[+D], end[-D], an offset like 20s, or a date-time. Marks
-    /// them approximate.
+    /// is start[+D], end[-D], an offset from the run's zero like 20s, or a
+    /// date-time. Marks them approximate.
     #[arg(
         long,
         value_name = "START..END",
-        requires = "epochs",
         conflicts_with = "epoch_times",
         help_heading = "Epochs"
     )]
@@ -209,7 +280,8 @@ pub struct ImportArgs {
     /// Model width multiplier [default: 0].
     #[arg(long, value_name = "K", help_heading = "Labels")]
     pub width: Option<u32>,
-    /// Run id [default: import-<start UTC>-<hash of the input files>].
+    /// Run id [default: import-<start UTC>-<hash of the input files>]; with
+    /// {i} patterns it must hold {i}.
     #[arg(
         long,
         value_name = "ID",
@@ -261,6 +333,33 @@ pub struct ImportArgs {
     pub dry_run: bool,
 }
 
+impl ImportArgs {
+    /// Every power input: `--power` and the named `--zeus` /
+    /// `--carbontracker` flags.
+    pub fn power_inputs(&self) -> Vec<PowerInput> {
+        let mut all = self.power.clone();
+        all.extend(self.zeus.iter().map(|p| PowerInput {
+            format: PowerFormat::Zeus,
+            path: p.clone(),
+        }));
+        all.extend(self.carbontracker.iter().map(|p| PowerInput {
+            format: PowerFormat::CarbonTracker,
+            path: p.clone(),
+        }));
+        all
+    }
+
+    /// The epoch log: `--epochs` or `--keras`.
+    pub fn epoch_input(&self) -> Option<EpochInput> {
+        self.epochs.clone().or_else(|| {
+            self.keras.as_ref().map(|p| EpochInput {
+                format: EpochFormat::Keras,
+                path: p.clone(),
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +385,11 @@ mod tests {
         assert!(parse_domain("disk").is_err());
         assert_eq!(parse_interval("100ms").unwrap(), 100_000_000);
         assert!(parse_interval("0s").is_err());
+        assert_eq!(
+            parse_power_input("zeus:z_{i}.csv").unwrap().format,
+            PowerFormat::Zeus
+        );
+        assert_eq!(parse_run_number("2").unwrap(), 2);
+        assert!(parse_run_number("0").is_err());
     }
 }

@@ -336,10 +336,6 @@ pub(crate) fn partition_of(m: &Manifest) -> Partition {
     }
 }
 
-/// A platform name from the first GPU's name, else the CPU model, the way
-/// the recorder derives it (so imported and recorded runs of one machine
-/// share a platform); `None` when the logs name neither.
-
 /// Energy of one source's rows (sorted by time): the counter's difference
 /// where every row has one, else the trapezoid of power.
 pub(crate) fn energy_j(rows: &[SampleRow]) -> f64 {
@@ -492,6 +488,7 @@ mod tests {
                 })
                 .collect(),
             columns: vec![],
+            first_line: 2,
         };
         let (start, end) = parse_window("start..end", None).unwrap();
         let rule = Placement::Equal {

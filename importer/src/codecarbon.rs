@@ -87,6 +87,21 @@ pub fn parse(
     text: &str,
     zone: &Zone,
 ) -> Result<(Vec<CodeCarbonRow>, Vec<String>), ParseError> {
+    let start = text.trim_start();
+    if start.starts_with('{') || start.starts_with('[') {
+        let line = text[..text.len() - start.len()].matches('\n').count() as u64 + 1;
+        return Err(ParseError::line(
+            path,
+            line,
+            format!(
+                "this looks like JSON (it starts with '{}'), not CodeCarbon's emissions.csv: \
+                 --codecarbon expects the CSV file CodeCarbon writes (its output_file, \
+                 emissions.csv by default, with a header like timestamp,project_name,run_id,\
+                 duration,…,cpu_energy,gpu_energy,ram_energy,energy_consumed)",
+                &start[..1]
+            ),
+        ));
+    }
     let table = Table::csv(path, text)?;
     let need = |name: &str| {
         table.find(&[name]).ok_or_else(|| {
@@ -425,5 +440,21 @@ mod tests {
         );
         let e = parse(Path::new("e.csv"), "a,b\n1,2\n", &utc()).unwrap_err();
         assert!(e.message.contains("no column 'run_id'"), "{e}");
+    }
+
+    #[test]
+    fn json_is_named_not_dumped() {
+        let json = format!(
+            "\n{{\"run_id\": \"r1\", \"gpu_energy\": 0.1, \"filler\": \"{}\"}}\n",
+            "x".repeat(5000)
+        );
+        let e = parse(Path::new("e.json"), &json, &utc()).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("looks like JSON"), "{e}");
+        assert!(
+            e.message.contains("--codecarbon expects the CSV file"),
+            "{e}"
+        );
+        assert!(e.to_string().len() < 400, "{e}");
     }
 }

@@ -7,6 +7,14 @@
 //! Accuracies must be fractions in [0, 1], as in our format; a log in
 //! percent is refused with a hint rather than divided silently, because
 //! 0.9 % and 90 % are both plausible numbers and only the user knows.
+//!
+//! A log may hold several runs: Keras' `CSVLogger(append=True)` keeps
+//! appending rows, so a second training restarts the epoch count in the
+//! same file (and an aborted first attempt leaves its few epochs at the
+//! top); logs concatenated by hand repeat the header. A run starts again
+//! where the epoch number goes back to the file's first epoch number, or
+//! after a repeated header; each run is an [`EpochLog`] of its own, and
+//! [`describe_runs`] says where they are.
 
 use super::table::{Row, Table};
 use super::time::Stamp;
@@ -29,13 +37,15 @@ pub struct EpochEntry {
     pub end: Option<Stamp>,
 }
 
-/// A parsed epoch log.
+/// A parsed epoch log (one run of it, where the file holds several).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochLog {
     pub path: PathBuf,
     pub entries: Vec<EpochEntry>,
     /// Metric -> the column it was read from, for the manifest.
     pub columns: Vec<(&'static str, String)>,
+    /// 1-based line of the run's first row.
+    pub first_line: u64,
 }
 
 impl EpochLog {
@@ -45,6 +55,101 @@ impl EpochLog {
             .iter()
             .all(|e| e.start.is_some() && e.end.is_some())
     }
+
+    /// Line of the run's last row.
+    pub fn last_line(&self) -> u64 {
+        self.entries.last().map_or(self.first_line, |e| e.line)
+    }
+
+    /// `lines A–B (N epochs)`.
+    pub fn span(&self) -> String {
+        format!(
+            "lines {}–{} ({} epoch{})",
+            self.first_line,
+            self.last_line(),
+            self.entries.len(),
+            if self.entries.len() == 1 { "" } else { "s" }
+        )
+    }
+
+    /// The log's own duration (first start to last end), where it has
+    /// times of one kind.
+    pub fn own_duration_ns(&self) -> Option<i64> {
+        let start = self.entries.first()?.start?;
+        let end = self.entries.last()?.end?;
+        match (start, end) {
+            (Stamp::Wall(a), Stamp::Wall(b)) | (Stamp::Offset(a), Stamp::Offset(b)) => {
+                Some(b.saturating_sub(a))
+            }
+            _ => None,
+        }
+    }
+
+    /// Accuracy columns that hold 0 in every epoch: a placeholder (a metric
+    /// never computed), which would make the run's efficiency 0.
+    pub fn placeholder_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        type Pick = (&'static str, &'static str, fn(&EpochEntry) -> Option<f64>);
+        let picks: [Pick; 2] = [
+            ("train_acc", "--train-acc-col", |e| e.train_acc),
+            ("test_acc", "--test-acc-col", |e| e.test_acc),
+        ];
+        for (metric, flag, get) in picks {
+            let values: Vec<f64> = self.entries.iter().filter_map(get).collect();
+            if values.is_empty() || values.iter().any(|v| *v != 0.0) {
+                continue;
+            }
+            let col = self
+                .columns
+                .iter()
+                .find(|(m, _)| *m == metric)
+                .map_or(metric, |(_, c)| c.as_str());
+            out.push(format!(
+                "{}: {}: accuracy column `{col}` is 0 in all {} epochs (a placeholder?): the \
+                 run's efficiency would be 0; name the real column with {flag}",
+                self.path.display(),
+                self.span(),
+                values.len()
+            ));
+        }
+        out
+    }
+}
+
+/// Where the runs of a log that holds several are: `3 runs (restarts at
+/// lines 6, 18): run 1 lines 2–5 (4 epochs), …`. Long lists are cut.
+pub fn describe_runs(runs: &[EpochLog]) -> String {
+    const SHOWN: usize = 6;
+    let restarts: Vec<String> = runs
+        .iter()
+        .skip(1)
+        .map(|r| r.first_line.to_string())
+        .collect();
+    let restart_text = if restarts.len() > SHOWN * 2 {
+        format!(
+            "{}, … {}",
+            restarts[..SHOWN].join(", "),
+            restarts[restarts.len() - 2..].join(", ")
+        )
+    } else {
+        restarts.join(", ")
+    };
+    let mut parts: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .take(SHOWN)
+        .map(|(k, r)| format!("run {} {}", k + 1, r.span()))
+        .collect();
+    if runs.len() > SHOWN {
+        let last = &runs[runs.len() - 1];
+        parts.push(format!("… run {} {}", runs.len(), last.span()));
+    }
+    format!(
+        "{} runs (the epoch count restarts at line{} {restart_text}): {}",
+        runs.len(),
+        if restarts.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
 }
 
 /// Metric columns named by the user, and whether accuracies are percent.
@@ -203,6 +308,43 @@ pub(crate) fn epoch_number(table: &Table, row: &Row, col: usize) -> Result<i64, 
     Ok(v as i64)
 }
 
+/// The rows of a log with their epoch numbers, grouped into runs: a run
+/// starts again where the number goes back to the file's first epoch
+/// number, or after a line that repeats the header. Other steps back stay
+/// in the run, for [`number_epochs`] to refuse.
+pub(crate) fn split_runs(table: &Table, col: usize) -> Result<Vec<Vec<(&Row, i64)>>, ParseError> {
+    let mut runs: Vec<Vec<(&Row, i64)>> = vec![Vec::new()];
+    let mut first: Option<i64> = None;
+    for row in &table.rows {
+        if is_header_again(table, row) {
+            if runs.last().is_some_and(|r| !r.is_empty()) {
+                runs.push(Vec::new());
+            }
+            continue;
+        }
+        let n = epoch_number(table, row, col)?;
+        let f = *first.get_or_insert(n);
+        if n == f && runs.last().is_some_and(|r| !r.is_empty()) {
+            runs.push(Vec::new());
+        }
+        if let Some(run) = runs.last_mut() {
+            run.push((row, n));
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    Ok(runs)
+}
+
+/// Whether `row` repeats the header (logs concatenated by hand).
+pub(crate) fn is_header_again(table: &Table, row: &Row) -> bool {
+    row.cells.len() == table.header.len()
+        && row
+            .cells
+            .iter()
+            .zip(&table.header)
+            .all(|(c, h)| c.trim().eq_ignore_ascii_case(h.trim()))
+}
+
 /// How a log numbers its epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Base {
@@ -255,7 +397,10 @@ pub(crate) fn number_epochs(
             return Err(table.error(
                 row,
                 col,
-                format!("epoch {n} where {expected} was expected (epochs must count up by one)"),
+                format!(
+                    "epoch {n} where {expected} was expected (epochs must count up by one; a \
+                     new run in the same file would start again at epoch {first})"
+                ),
             ));
         }
         out.push(u32::try_from(n + offset).unwrap_or(u32::MAX));
@@ -308,6 +453,86 @@ mod tests {
         let e = accuracy(&t, &t.rows[0], 1, false).unwrap_err();
         assert!(e.message.contains("--acc-percent") && e.line == 2, "{e}");
         assert_eq!(accuracy(&t, &t.rows[0], 1, true).unwrap(), Some(0.975));
+    }
+
+    #[test]
+    fn restarts_and_repeated_headers_split_runs() {
+        let t = Table::csv(
+            Path::new("k.csv"),
+            "epoch,acc\n0,0.1\n1,0.2\n0,0.3\n1,0.4\n2,0.5\nepoch,acc\n0,0.6\n",
+        )
+        .unwrap();
+        let runs = split_runs(&t, 0).unwrap();
+        let shape: Vec<Vec<(u64, i64)>> = runs
+            .iter()
+            .map(|r| r.iter().map(|(row, n)| (row.line, *n)).collect())
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                vec![(2, 0), (3, 1)],
+                vec![(4, 0), (5, 1), (6, 2)],
+                vec![(8, 0)]
+            ]
+        );
+        // A step back to another number is not a restart.
+        let t = Table::csv(
+            Path::new("k.csv"),
+            "epoch,acc\n0,0.1\n1,0.2\n2,0.3\n1,0.4\n",
+        )
+        .unwrap();
+        let runs = split_runs(&t, 0).unwrap();
+        assert_eq!(runs.len(), 1);
+        let e = number_epochs(&t, &runs[0], 0, Base::Zero).unwrap_err();
+        assert!(
+            e.line == 5 && e.message.contains("epoch 1 where 3 was expected"),
+            "{e}"
+        );
+    }
+
+    fn entry(line: u64, epoch: u32, acc: f64) -> EpochEntry {
+        EpochEntry {
+            line,
+            epoch,
+            train_acc: Some(acc),
+            test_acc: Some(acc),
+            train_loss: None,
+            test_loss: None,
+            examples: None,
+            start: None,
+            end: None,
+        }
+    }
+
+    #[test]
+    fn runs_are_described_and_zero_accuracy_is_flagged() {
+        let log = |first: u64, n: u32, acc: f64| EpochLog {
+            path: "k.csv".into(),
+            entries: (0..n)
+                .map(|k| entry(first + u64::from(k), k + 1, acc))
+                .collect(),
+            columns: vec![
+                ("train_acc", "accuracy".into()),
+                ("test_acc", "val_accuracy".into()),
+            ],
+            first_line: first,
+        };
+        let runs = [log(2, 4, 0.5), log(6, 12, 0.5), log(18, 1, 0.5)];
+        assert_eq!(
+            describe_runs(&runs),
+            "3 runs (the epoch count restarts at lines 6, 18): run 1 lines 2–5 (4 epochs), \
+             run 2 lines 6–17 (12 epochs), run 3 lines 18–18 (1 epoch)"
+        );
+        assert!(runs[0].placeholder_warnings().is_empty());
+        let mut zero = log(2, 3, 0.0);
+        zero.entries[1].train_acc = Some(0.4);
+        let w = zero.placeholder_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("accuracy column `val_accuracy` is 0 in all 3 epochs")
+                && w[0].contains("--test-acc-col"),
+            "{w:?}"
+        );
     }
 
     #[test]

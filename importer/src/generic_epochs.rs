@@ -9,9 +9,13 @@
 //! A log with end times only has each epoch start where the previous one
 //! ended; epoch 1 then needs a start, which only a `start` column or a rule
 //! can give.
+//!
+//! Like Keras' logs, a file may hold several runs (the epoch number goes
+//! back to the first row's, or the header repeats); each is returned as a
+//! log of its own.
 
 use super::epoch_log::{
-    epoch_number, number_epochs, Aliases, Base, EpochEntry, EpochLog, MetricColumns, MetricNames,
+    number_epochs, split_runs, Aliases, Base, EpochEntry, EpochLog, MetricColumns, MetricNames,
 };
 use super::table::{Row, Table};
 use super::time::{parse_stamp, Stamp, TimeUnit, Zone};
@@ -50,7 +54,7 @@ pub enum Container {
     Jsonl,
 }
 
-/// Parses a generic epoch log.
+/// Parses a generic epoch log: one log per run it holds.
 pub fn parse(
     path: &Path,
     text: &str,
@@ -58,7 +62,7 @@ pub fn parse(
     names: &MetricNames,
     time_unit: TimeUnit,
     zone: Option<&Zone>,
-) -> Result<EpochLog, ParseError> {
+) -> Result<Vec<EpochLog>, ParseError> {
     let table = match container {
         Container::Csv => Table::csv(path, text)?,
         Container::Jsonl => Table::jsonl(path, text)?,
@@ -68,12 +72,14 @@ pub fn parse(
     let examples_col = table.find(&["examples", "num_examples", "samples"]);
     let start_col = table.find(&START_NAMES);
     let end_col = table.find(&END_NAMES);
-    let numbered: Vec<(&Row, i64)> = table
-        .rows
-        .iter()
-        .map(|r| epoch_number(&table, r, e_col).map(|n| (r, n)))
-        .collect::<Result<_, _>>()?;
-    let epochs = number_epochs(&table, &numbered, e_col, Base::Auto)?;
+    let runs = split_runs(&table, e_col)?;
+    if runs.is_empty() {
+        return Err(ParseError::line(
+            path,
+            table.header_line.max(1),
+            "no epoch rows",
+        ));
+    }
     let time = |row: &Row, col: Option<usize>| -> Result<Option<Stamp>, ParseError> {
         let Some(c) = col else { return Ok(None) };
         let s = table.cell(row, c);
@@ -84,51 +90,57 @@ pub fn parse(
             .map(Some)
             .map_err(|m| table.error(row, c, m))
     };
-    let mut entries: Vec<EpochEntry> = Vec::with_capacity(epochs.len());
-    for (row, epoch) in table.rows.iter().zip(epochs) {
-        let [train_acc, test_acc, train_loss, test_loss] =
-            metrics.read(&table, row, names.acc_percent)?;
-        let examples = match examples_col {
-            Some(c) => match table.number(row, c)? {
-                Some(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
-                Some(_) => return Err(table.error(row, c, "not a whole number of examples")),
-                None => None,
-            },
-            None => None,
-        };
-        let end = time(row, end_col)?;
-        let start = match start_col {
-            Some(_) => time(row, start_col)?,
-            None => entries.last().and_then(|p| p.end),
-        };
-        if let (Some(s), Some(e), Some(c)) = (start, end, end_col) {
-            if std::mem::discriminant(&s) == std::mem::discriminant(&e) && e <= s {
-                return Err(table.error(row, c, "the epoch ends before it starts"));
-            }
-        }
-        entries.push(EpochEntry {
-            line: row.line,
-            epoch,
-            train_acc,
-            test_acc,
-            train_loss,
-            test_loss,
-            examples,
-            start,
-            end,
-        });
-    }
     let mut columns = metrics.describe(&table);
     for (what, col) in [("start", start_col), ("end", end_col)] {
         if let Some(c) = col {
             columns.push((what, table.header[c].clone()));
         }
     }
-    Ok(EpochLog {
-        path: path.to_path_buf(),
-        entries,
-        columns,
-    })
+    let mut logs = Vec::with_capacity(runs.len());
+    for run in runs {
+        let epochs = number_epochs(&table, &run, e_col, Base::Auto)?;
+        let mut entries: Vec<EpochEntry> = Vec::with_capacity(epochs.len());
+        for ((row, _), epoch) in run.iter().zip(epochs) {
+            let [train_acc, test_acc, train_loss, test_loss] =
+                metrics.read(&table, row, names.acc_percent)?;
+            let examples = match examples_col {
+                Some(c) => match table.number(row, c)? {
+                    Some(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
+                    Some(_) => return Err(table.error(row, c, "not a whole number of examples")),
+                    None => None,
+                },
+                None => None,
+            };
+            let end = time(row, end_col)?;
+            let start = match start_col {
+                Some(_) => time(row, start_col)?,
+                None => entries.last().and_then(|p| p.end),
+            };
+            if let (Some(s), Some(e), Some(c)) = (start, end, end_col) {
+                if std::mem::discriminant(&s) == std::mem::discriminant(&e) && e <= s {
+                    return Err(table.error(row, c, "the epoch ends before it starts"));
+                }
+            }
+            entries.push(EpochEntry {
+                line: row.line,
+                epoch,
+                train_acc,
+                test_acc,
+                train_loss,
+                test_loss,
+                examples,
+                start,
+                end,
+            });
+        }
+        logs.push(EpochLog {
+            path: path.to_path_buf(),
+            first_line: run[0].0.line,
+            entries,
+            columns: columns.clone(),
+        });
+    }
+    Ok(logs)
 }
 
 #[cfg(test)]
@@ -147,7 +159,8 @@ mod tests {
             TimeUnit::S,
             None,
         )
-        .unwrap();
+        .unwrap()
+        .remove(0);
         assert!(log.is_timed());
         let e = &log.entries[1];
         assert_eq!(e.epoch, 2);
@@ -168,12 +181,34 @@ mod tests {
             TimeUnit::S,
             None,
         )
-        .unwrap();
+        .unwrap()
+        .remove(0);
         assert_eq!(log.entries[0].epoch, 1);
         assert_eq!(log.entries[0].start, None);
         assert_eq!(log.entries[1].start, log.entries[0].end);
         assert!(!log.is_timed());
         assert_eq!(log.entries[1].test_acc, Some(0.9));
+    }
+
+    #[test]
+    fn jsonl_with_two_runs_from_one() {
+        let text = "{\"epoch\": 1, \"test_acc\": 0.5}\n{\"epoch\": 2, \"test_acc\": 0.6}\n\
+                    {\"epoch\": 1, \"test_acc\": 0.7}\n";
+        let logs = parse(
+            Path::new("e.jsonl"),
+            text,
+            Container::Jsonl,
+            &MetricNames::default(),
+            TimeUnit::S,
+            None,
+        )
+        .unwrap();
+        let shape: Vec<(u64, usize)> = logs
+            .iter()
+            .map(|l| (l.first_line, l.entries.len()))
+            .collect();
+        assert_eq!(shape, [(1, 2), (3, 1)]);
+        assert_eq!(logs[1].entries[0].test_acc, Some(0.7));
     }
 
     #[test]

@@ -1,15 +1,27 @@
-//! A generic power CSV: one time column and one power column, named with
-//! `--time-col` / `--power-col` (or found under a few usual names), with the
-//! units given by `--time-unit` and `--power-unit`. Becomes one source whose
-//! domain (`--domain`) the user states, because a column name cannot say
-//! whether it is a GPU, a package or a wall meter.
+//! A generic power CSV: one time column and one or more power or energy
+//! columns, named with `--time-col` / `--power-col` / `--energy-col` (or a
+//! power column found under a few usual names), with the units given by
+//! `--time-unit`, `--power-unit` and `--energy-unit`. Each column becomes a
+//! source whose domain (`--domain`) the user states, because a column name
+//! cannot say whether it is a GPU, a package or a wall meter: one column per
+//! GPU gives one source per GPU.
+//!
+//! An energy column (`--energy-col NAME[:cumulative|:per-row]`) becomes a
+//! counter source (`energy_uj`, method `measured-counter`): `cumulative`
+//! is a running total (it may not go down), `per-row` the energy since the
+//! previous row (summed here into a running total, so the first row's
+//! value, whose interval has no known start, only sets the counter's
+//! start). Without the suffix the kind is read off the data — a column that
+//! never goes down is cumulative — and a note says so. Each reading also
+//! gets the mean power since the previous one, so the run can be mixed with
+//! power sources.
 //!
 //! Times are numbers (relative seconds by default, or Unix time) or
 //! date-times (RFC 3339, or local with `--timezone`).
 
 use super::table::Table;
 use super::time::{parse_stamp, TimeUnit, Zone};
-use super::{ParseError, PowerLog, PowerPoint, PowerSeries};
+use super::{ParseError, PowerCheck, PowerLog, PowerPoint, PowerSeries, Stamp};
 use std::collections::BTreeMap;
 use std::path::Path;
 use trainwatt_trace::{Domain, Method, SourceInfo};
@@ -24,10 +36,11 @@ const TIME_NAMES: [&str; 7] = [
     "seconds",
     "elapsed_s",
 ];
-/// Power columns looked for when `--power-col` is not given.
+/// Power columns looked for when neither `--power-col` nor `--energy-col`
+/// is given.
 const POWER_NAMES: [&str; 4] = ["power_w", "power", "watts", "w"];
 
-/// Unit of the power column (`--power-unit`).
+/// Unit of the power columns (`--power-unit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PowerUnit {
     #[default]
@@ -61,19 +74,129 @@ impl PowerUnit {
     }
 }
 
+/// Unit of the energy columns (`--energy-unit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EnergyUnit {
+    #[default]
+    #[value(name = "J")]
+    J,
+    #[value(name = "mJ")]
+    MilliJ,
+    #[value(name = "uJ")]
+    MicroJ,
+    #[value(name = "Wh")]
+    Wh,
+    #[value(name = "kWh")]
+    KWh,
+}
+
+impl EnergyUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            EnergyUnit::J => "J",
+            EnergyUnit::MilliJ => "mJ",
+            EnergyUnit::MicroJ => "uJ",
+            EnergyUnit::Wh => "Wh",
+            EnergyUnit::KWh => "kWh",
+        }
+    }
+
+    /// µJ per unit.
+    pub fn uj(self) -> f64 {
+        match self {
+            EnergyUnit::J => 1e6,
+            EnergyUnit::MilliJ => 1e3,
+            EnergyUnit::MicroJ => 1.0,
+            EnergyUnit::Wh => 3.6e9,
+            EnergyUnit::KWh => 3.6e12,
+        }
+    }
+}
+
+/// How an energy column counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnergyKind {
+    /// A running total.
+    Cumulative,
+    /// The energy since the previous row.
+    PerRow,
+}
+
+impl EnergyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EnergyKind::Cumulative => "cumulative",
+            EnergyKind::PerRow => "per-row",
+        }
+    }
+}
+
+/// `--energy-col NAME[:cumulative|:per-row]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnergyColumn {
+    pub name: String,
+    /// `None`: read off the data.
+    pub kind: Option<EnergyKind>,
+}
+
+impl std::str::FromStr for EnergyColumn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, kind) = match s.rsplit_once(':') {
+            Some((n, "cumulative")) => (n, Some(EnergyKind::Cumulative)),
+            Some((n, "per-row" | "per_row" | "delta")) => (n, Some(EnergyKind::PerRow)),
+            _ => (s, None),
+        };
+        if name.trim().is_empty() {
+            return Err(format!(
+                "'{s}' is not NAME[:cumulative|:per-row] (a column name is needed)"
+            ));
+        }
+        Ok(Self {
+            name: name.trim().to_string(),
+            kind,
+        })
+    }
+}
+
 /// How to read a generic power CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvPowerOptions {
     pub time_col: Option<String>,
-    pub power_col: Option<String>,
+    /// Power columns; with no energy column either, the first of the usual
+    /// names.
+    pub power_cols: Vec<String>,
+    pub energy_cols: Vec<EnergyColumn>,
     pub time_unit: TimeUnit,
     pub power_unit: PowerUnit,
+    pub energy_unit: EnergyUnit,
     pub domain: Domain,
-    /// Source id; default `csv:<power column>`.
+    /// Source id of a file with one column; default `csv:<column>`.
     pub source_id: Option<String>,
 }
 
-/// Parses a generic power CSV into one source.
+/// Whether a column name says energy / power (for the mix-up warning).
+fn says_energy(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("energy")
+        || n.contains("joule")
+        || n.contains("kwh")
+        || n.ends_with("_j")
+        || n.ends_with("_wh")
+        || n.ends_with("[j]")
+}
+
+fn says_power(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !says_energy(&n)
+        && (n.contains("power")
+            || n.contains("watt")
+            || n.ends_with("_w")
+            || n.ends_with("_mw")
+            || n.ends_with("[w]"))
+}
+
+/// Parses a generic power CSV: one source per power or energy column.
 pub fn parse(
     path: &Path,
     text: &str,
@@ -81,87 +204,263 @@ pub fn parse(
     zone: Option<&Zone>,
 ) -> Result<PowerLog, ParseError> {
     let table = Table::csv(path, text)?;
-    let pick = |given: &Option<String>, flag: &str, names: &[&str]| match given {
-        Some(name) => table.require(name, flag),
-        None => table.find(names).ok_or_else(|| {
+    let header_line = table.header_line.max(1);
+    let t_col = match &opts.time_col {
+        Some(name) => table.require(name, "--time-col")?,
+        None => table.find(&TIME_NAMES).ok_or_else(|| {
             ParseError::line(
                 path,
-                table.header_line,
+                header_line,
                 format!(
-                    "no {flag} given and none of {} found; columns: {}",
-                    names.join(", "),
+                    "no --time-col given and none of {} found; columns: {}",
+                    TIME_NAMES.join(", "),
                     table.columns()
                 ),
             )
-        }),
+        })?,
     };
-    let t_col = pick(&opts.time_col, "--time-col", &TIME_NAMES)?;
-    let p_col = pick(&opts.power_col, "--power-col", &POWER_NAMES)?;
-    let mut points = Vec::with_capacity(table.rows.len());
+    let mut power_cols = Vec::new();
+    for name in &opts.power_cols {
+        power_cols.push(table.require(name, "--power-col")?);
+    }
+    let mut energy_cols = Vec::new();
+    for e in &opts.energy_cols {
+        energy_cols.push((table.require(&e.name, "--energy-col")?, e.kind));
+    }
+    if power_cols.is_empty() && energy_cols.is_empty() {
+        power_cols.push(table.find(&POWER_NAMES).ok_or_else(|| {
+            ParseError::line(
+                path,
+                header_line,
+                format!(
+                    "no --power-col or --energy-col given and none of {} found; columns: {}",
+                    POWER_NAMES.join(", "),
+                    table.columns()
+                ),
+            )
+        })?);
+    }
+    let n_cols = power_cols.len() + energy_cols.len();
+    if opts.source_id.is_some() && n_cols > 1 {
+        return Err(ParseError::line(
+            path,
+            header_line,
+            format!(
+                "--source-id names one source, but {n_cols} columns were given: each becomes \
+                 csv:<column>"
+            ),
+        ));
+    }
+    let mut notes = Vec::new();
+
+    // The times, once for every column.
+    let mut times: Vec<(u64, Stamp)> = Vec::with_capacity(table.rows.len());
     for row in &table.rows {
         let raw_t = table.cell(row, t_col);
         let at =
             parse_stamp(raw_t, opts.time_unit, zone).map_err(|m| table.error(row, t_col, m))?;
-        let Some(v) = table.number(row, p_col)? else {
-            return Err(table.error(row, p_col, "empty power value"));
-        };
-        if v < 0.0 {
-            return Err(table.error(row, p_col, format!("power {v} is negative")));
-        }
-        if let Some(prev) = points.last() {
-            let prev: &PowerPoint = prev;
-            if std::mem::discriminant(&prev.at) != std::mem::discriminant(&at) {
+        if let Some(&(prev_line, prev)) = times.last() {
+            if std::mem::discriminant(&prev) != std::mem::discriminant(&at) {
                 return Err(table.error(
                     row,
                     t_col,
                     "mixes absolute and relative times with the lines above",
                 ));
             }
-            if at <= prev.at {
+            if at <= prev {
                 return Err(table.error(
                     row,
                     t_col,
-                    format!(
-                        "'{raw_t}' is not after the previous row (line {})",
-                        prev.line
-                    ),
+                    format!("'{raw_t}' is not after the previous row (line {prev_line})"),
                 ));
             }
         }
-        points.push(PowerPoint {
-            line: row.line,
-            at,
-            power_w: Some(opts.power_unit.to_w(v) as f32),
-            energy_uj: None,
-        });
+        times.push((row.line, at));
     }
-    if points.is_empty() {
+    if times.is_empty() {
         return Err(ParseError::line(
             path,
             table.header_line,
             "no data rows after the header",
         ));
     }
-    let power_name = table.header[p_col].clone();
-    let mut settings = BTreeMap::new();
-    settings.insert("time_column".into(), table.header[t_col].clone().into());
-    settings.insert("power_column".into(), power_name.clone().into());
-    settings.insert("power_unit".into(), opts.power_unit.name().into());
-    Ok(PowerLog {
-        series: vec![PowerSeries {
+    let id_of = |name: &str| {
+        opts.source_id
+            .clone()
+            .unwrap_or_else(|| format!("csv:{name}"))
+    };
+    let mut series = Vec::with_capacity(n_cols);
+    for &p_col in &power_cols {
+        let name = table.header[p_col].clone();
+        if says_energy(&name) {
+            notes.push(format!(
+                "{}: column `{name}` is read as power (--power-col) but its name says energy: \
+                 if it holds joules or Wh, give it as --energy-col {name}[:cumulative|:per-row] \
+                 with --energy-unit",
+                path.display()
+            ));
+        }
+        let id = id_of(&name);
+        let mut check = PowerCheck::new(path, &id, opts.domain, "--power-unit");
+        let mut points = Vec::with_capacity(times.len());
+        for (row, &(line, at)) in table.rows.iter().zip(&times) {
+            let Some(v) = table.number(row, p_col)? else {
+                return Err(table.error(row, p_col, "empty power value"));
+            };
+            let w = opts.power_unit.to_w(v);
+            if !check.keep(line, w) {
+                continue;
+            }
+            points.push(PowerPoint {
+                line,
+                at,
+                power_w: Some(w as f32),
+                energy_uj: None,
+            });
+        }
+        notes.extend(check.notes());
+        let mut settings = BTreeMap::new();
+        settings.insert("time_column".into(), table.header[t_col].clone().into());
+        settings.insert("power_column".into(), name.clone().into());
+        settings.insert("power_unit".into(), opts.power_unit.name().into());
+        series.push(PowerSeries {
             source: SourceInfo {
-                id: opts
-                    .source_id
-                    .clone()
-                    .unwrap_or_else(|| format!("csv:{power_name}")),
+                id,
                 domain: opts.domain,
                 method: Method::MeasuredPower,
-                description: format!("column `{power_name}` of {}", path.display()),
+                description: format!("column `{name}` of {}", path.display()),
                 poll_hz: 0.0,
                 settings,
             },
             points,
-        }],
+        });
+    }
+    for &(e_col, kind) in &energy_cols {
+        let name = table.header[e_col].clone();
+        if says_power(&name) {
+            notes.push(format!(
+                "{}: column `{name}` is read as energy (--energy-col) but its name says power: \
+                 if it holds watts, give it as --power-col {name} with --power-unit",
+                path.display()
+            ));
+        }
+        let mut values = Vec::with_capacity(times.len());
+        for row in &table.rows {
+            let Some(v) = table.number(row, e_col)? else {
+                return Err(table.error(row, e_col, "empty energy value"));
+            };
+            values.push(v);
+        }
+        let kind = match kind {
+            Some(k) => k,
+            None => {
+                let k = if values.windows(2).all(|w| w[1] >= w[0]) {
+                    EnergyKind::Cumulative
+                } else {
+                    EnergyKind::PerRow
+                };
+                notes.push(format!(
+                    "{}: energy column `{name}` read as {} ({}); say `{name}:{}` if it is the \
+                     other kind",
+                    path.display(),
+                    k.name(),
+                    if k == EnergyKind::Cumulative {
+                        "it never goes down"
+                    } else {
+                        "it goes down, so it is not a running total"
+                    },
+                    k.name()
+                ));
+                k
+            }
+        };
+        let id = id_of(&name);
+        let scale = opts.energy_unit.uj();
+        let mut counter = Vec::with_capacity(values.len());
+        let mut total = 0.0f64;
+        for (k, (row, v)) in table.rows.iter().zip(&values).enumerate() {
+            let uj = match kind {
+                EnergyKind::Cumulative => {
+                    if k > 0 && *v < values[k - 1] {
+                        return Err(table.error(
+                            row,
+                            e_col,
+                            format!(
+                                "the cumulative energy goes down (from {} to {v}): a running \
+                                 total never does; if each row holds the energy since the \
+                                 previous one, give `{name}:per-row`",
+                                values[k - 1]
+                            ),
+                        ));
+                    }
+                    v * scale
+                }
+                EnergyKind::PerRow => {
+                    if *v < 0.0 {
+                        return Err(table.error(row, e_col, format!("negative energy {v}")));
+                    }
+                    total += v * scale;
+                    total
+                }
+            };
+            if uj.is_nan() || uj.abs() >= 9.2e18 {
+                return Err(table.error(row, e_col, "energy out of range"));
+            }
+            counter.push(uj.round() as i64);
+        }
+        let mut check = PowerCheck::new(
+            path,
+            &id,
+            opts.domain,
+            "--energy-unit and :cumulative/:per-row",
+        );
+        let mean_w = |k: usize| -> Option<f64> {
+            let (a, b) = (k.checked_sub(1)?, k);
+            let dt = match (times[a].1, times[b].1) {
+                (Stamp::Wall(x), Stamp::Wall(y)) | (Stamp::Offset(x), Stamp::Offset(y)) => y - x,
+                _ => return None,
+            };
+            Some((counter[b] - counter[a]) as f64 * 1e-6 / (dt as f64 * 1e-9))
+        };
+        let mut points = Vec::with_capacity(values.len());
+        for (k, &(line, at)) in times.iter().enumerate() {
+            let w = mean_w(k).or_else(|| (k + 1 < times.len()).then(|| mean_w(k + 1)).flatten());
+            if let Some(w) = w {
+                check.keep(line, w);
+            }
+            points.push(PowerPoint {
+                line,
+                at,
+                power_w: w.map(|w| w as f32),
+                energy_uj: Some(counter[k]),
+            });
+        }
+        notes.extend(check.notes());
+        let mut settings = BTreeMap::new();
+        settings.insert("time_column".into(), table.header[t_col].clone().into());
+        settings.insert("energy_column".into(), name.clone().into());
+        settings.insert("energy_unit".into(), opts.energy_unit.name().into());
+        settings.insert("energy_kind".into(), kind.name().into());
+        series.push(PowerSeries {
+            source: SourceInfo {
+                id,
+                domain: opts.domain,
+                method: Method::MeasuredCounter,
+                description: format!(
+                    "column `{name}` of {} ({} energy, {})",
+                    path.display(),
+                    kind.name(),
+                    opts.energy_unit.name()
+                ),
+                poll_hz: 0.0,
+                settings,
+            },
+            points,
+        });
+    }
+    Ok(PowerLog {
+        series,
+        notes,
         ..PowerLog::default()
     })
 }
@@ -174,9 +473,11 @@ mod tests {
     fn opts() -> CsvPowerOptions {
         CsvPowerOptions {
             time_col: None,
-            power_col: Some("gpu_mw".into()),
+            power_cols: vec!["gpu_mw".into()],
+            energy_cols: vec![],
             time_unit: TimeUnit::Ms,
             power_unit: PowerUnit::MilliW,
+            energy_unit: EnergyUnit::J,
             domain: Domain::Gpu,
             source_id: None,
         }
@@ -202,7 +503,7 @@ mod tests {
         let o = CsvPowerOptions {
             time_unit: TimeUnit::S,
             power_unit: PowerUnit::W,
-            power_col: None,
+            power_cols: vec![],
             ..opts()
         };
         let text = "timestamp,power_w\n2025-01-01T00:00:00Z,10\n2025-01-01T00:00:01Z,11\n";
@@ -233,5 +534,94 @@ mod tests {
         );
         let e = parse(Path::new("g.csv"), "time,gpu_mw\n5,5\n4,5\n", &opts(), None).unwrap_err();
         assert!(e.message.contains("not after") && e.line == 3, "{e}");
+    }
+
+    fn energy(cols: &[&str], unit: EnergyUnit) -> CsvPowerOptions {
+        CsvPowerOptions {
+            time_unit: TimeUnit::S,
+            power_cols: vec![],
+            energy_cols: cols.iter().map(|c| c.parse().unwrap()).collect(),
+            energy_unit: unit,
+            ..opts()
+        }
+    }
+
+    #[test]
+    fn energy_columns_become_counter_sources_one_per_gpu() {
+        // Two GPUs: gpu0 a running total in Wh, gpu1 per-row in Wh.
+        // Row 2 .. 3 (2 s): gpu0 +0.002 Wh = 7.2 J -> 3.6 W; gpu1 0.001 Wh = 3.6 J -> 1.8 W.
+        let text = "t,gpu0_energy,gpu1_energy\n0,1.000,0.004\n2,1.002,0.001\n3,1.003,0.001\n";
+        let o = energy(
+            &["gpu0_energy:cumulative", "gpu1_energy:per-row"],
+            EnergyUnit::Wh,
+        );
+        let log = parse(Path::new("e.csv"), text, &o, None).unwrap();
+        assert_eq!(log.series.len(), 2);
+        let (g0, g1) = (&log.series[0], &log.series[1]);
+        assert_eq!(g0.source.id, "csv:gpu0_energy");
+        assert_eq!(g0.source.method, Method::MeasuredCounter);
+        assert_eq!(g0.source.settings["energy_kind"], "cumulative");
+        let c0: Vec<i64> = g0.points.iter().map(|p| p.energy_uj.unwrap()).collect();
+        assert_eq!(c0, [3_600_000_000, 3_607_200_000, 3_610_800_000]);
+        let c1: Vec<i64> = g1.points.iter().map(|p| p.energy_uj.unwrap()).collect();
+        assert_eq!(c1, [14_400_000, 18_000_000, 21_600_000]);
+        let w0: Vec<f32> = g0.points.iter().map(|p| p.power_w.unwrap()).collect();
+        assert_eq!(w0, [3.6, 3.6, 3.6]);
+        let w1: Vec<f32> = g1.points.iter().map(|p| p.power_w.unwrap()).collect();
+        assert_eq!(w1, [1.8, 1.8, 3.6]);
+        assert!(log.notes.is_empty(), "{:?}", log.notes);
+    }
+
+    #[test]
+    fn energy_kind_is_guessed_with_a_note_and_mixups_are_named() {
+        let text = "t,energy_j,power\n0,5,10\n1,3,11\n2,4,12\n";
+        let o = CsvPowerOptions {
+            power_cols: vec!["energy_j".into()],
+            energy_cols: vec!["power".parse().unwrap()],
+            time_unit: TimeUnit::S,
+            power_unit: PowerUnit::W,
+            ..opts()
+        };
+        let log = parse(Path::new("m.csv"), text, &o, None).unwrap();
+        assert_eq!(log.notes.len(), 3, "{:?}", log.notes);
+        assert!(log.notes[0]
+            .contains("`energy_j` is read as power (--power-col) but its name says energy"));
+        assert!(log.notes[1]
+            .contains("`power` is read as energy (--energy-col) but its name says power"));
+        assert!(
+            log.notes[2].contains("energy column `power` read as cumulative (it never goes down)")
+        );
+        // A running total that goes down is refused with the fix.
+        let o = energy(&["e:cumulative"], EnergyUnit::J);
+        let e = parse(Path::new("m.csv"), "t,e\n0,5\n1,3\n", &o, None).unwrap_err();
+        assert!(e.line == 3 && e.message.contains("`e:per-row`"), "{e}");
+        // Guessing per-row when it goes down.
+        let o = energy(&["e"], EnergyUnit::J);
+        let log = parse(Path::new("m.csv"), "t,e\n0,5\n1,3\n", &o, None).unwrap();
+        assert_eq!(log.series[0].source.settings["energy_kind"], "per-row");
+        let e = parse(
+            Path::new("m.csv"),
+            "t,a,b\n0,1,2\n",
+            &CsvPowerOptions {
+                power_cols: vec!["a".into(), "b".into()],
+                source_id: Some("x".into()),
+                ..opts()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("--source-id names one source"), "{e}");
+    }
+
+    #[test]
+    fn energy_columns_parse() {
+        let c: EnergyColumn = "gpu0_energy:per-row".parse().unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.kind),
+            ("gpu0_energy", Some(EnergyKind::PerRow))
+        );
+        let c: EnergyColumn = "a:b".parse().unwrap();
+        assert_eq!((c.name.as_str(), c.kind), ("a:b", None));
+        assert!(":cumulative".parse::<EnergyColumn>().is_err());
     }
 }

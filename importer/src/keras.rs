@@ -6,11 +6,15 @@
 //! `compile(metrics=…)` names Keras writes (`accuracy`, `acc`,
 //! `sparse_categorical_accuracy`, … and their `val_` twins) unless named
 //! with `--train-acc-col` and friends.
+//!
+//! `CSVLogger(append=True)` appends every training to the same file, so a
+//! file may hold several runs, each restarting at epoch 0 (the header is
+//! written only into an empty file); [`parse`] returns one log per run.
 
 use super::epoch_log::{
-    epoch_number, number_epochs, Aliases, Base, EpochEntry, EpochLog, MetricColumns, MetricNames,
+    number_epochs, split_runs, Aliases, Base, EpochEntry, EpochLog, MetricColumns, MetricNames,
 };
-use super::table::{Row, Table};
+use super::table::Table;
 use super::ParseError;
 use std::path::Path;
 
@@ -37,38 +41,46 @@ pub(crate) const ALIASES: Aliases = Aliases {
     test_loss: &["val_loss", "test_loss"],
 };
 
-/// Parses a CSVLogger file.
-pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<EpochLog, ParseError> {
+/// Parses a CSVLogger file: one log per run it holds (at least one).
+pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<Vec<EpochLog>, ParseError> {
     let table = Table::csv(path, text)?;
     let e_col = table.require("epoch", "the epoch column")?;
     let metrics = MetricColumns::resolve(&table, names, &ALIASES)?;
-    let numbered: Vec<(&Row, i64)> = table
-        .rows
-        .iter()
-        .map(|r| epoch_number(&table, r, e_col).map(|n| (r, n)))
-        .collect::<Result<_, _>>()?;
-    let epochs = number_epochs(&table, &numbered, e_col, Base::Zero)?;
-    let mut entries = Vec::with_capacity(epochs.len());
-    for (row, epoch) in table.rows.iter().zip(epochs) {
-        let [train_acc, test_acc, train_loss, test_loss] =
-            metrics.read(&table, row, names.acc_percent)?;
-        entries.push(EpochEntry {
-            line: row.line,
-            epoch,
-            train_acc,
-            test_acc,
-            train_loss,
-            test_loss,
-            examples: None,
-            start: None,
-            end: None,
+    let runs = split_runs(&table, e_col)?;
+    if runs.is_empty() {
+        return Err(ParseError::line(
+            path,
+            table.header_line.max(1),
+            "no epoch rows",
+        ));
+    }
+    let mut logs = Vec::with_capacity(runs.len());
+    for run in runs {
+        let epochs = number_epochs(&table, &run, e_col, Base::Zero)?;
+        let mut entries = Vec::with_capacity(epochs.len());
+        for ((row, _), epoch) in run.iter().zip(epochs) {
+            let [train_acc, test_acc, train_loss, test_loss] =
+                metrics.read(&table, row, names.acc_percent)?;
+            entries.push(EpochEntry {
+                line: row.line,
+                epoch,
+                train_acc,
+                test_acc,
+                train_loss,
+                test_loss,
+                examples: None,
+                start: None,
+                end: None,
+            });
+        }
+        logs.push(EpochLog {
+            path: path.to_path_buf(),
+            first_line: run[0].0.line,
+            entries,
+            columns: metrics.describe(&table),
         });
     }
-    Ok(EpochLog {
-        path: path.to_path_buf(),
-        entries,
-        columns: metrics.describe(&table),
-    })
+    Ok(logs)
 }
 
 #[cfg(test)]
@@ -82,7 +94,9 @@ mod tests {
 
     #[test]
     fn reads_epochs_from_zero_with_default_names() {
-        let log = parse(Path::new("k.csv"), LOG, &MetricNames::default()).unwrap();
+        let logs = parse(Path::new("k.csv"), LOG, &MetricNames::default()).unwrap();
+        assert_eq!(logs.len(), 1);
+        let log = &logs[0];
         assert_eq!(log.entries.len(), 3);
         let e = &log.entries[1];
         assert_eq!((e.epoch, e.line), (2, 3));
@@ -116,5 +130,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("no column 'epoch'"), "{e}");
+    }
+
+    #[test]
+    fn an_appended_file_holds_an_aborted_run_and_two_more() {
+        // CSVLogger(append=True): the header once, then each training from 0.
+        let mut text = String::from("epoch,accuracy,loss,val_accuracy,val_loss\n");
+        for n in [2, 3, 3] {
+            for e in 0..n {
+                text.push_str(&format!("{e},0.{},1.0,0.{},1.0\n", 5 + e, 4 + e));
+            }
+        }
+        let logs = parse(Path::new("k.csv"), &text, &MetricNames::default()).unwrap();
+        let shape: Vec<(u64, u64, usize)> = logs
+            .iter()
+            .map(|l| (l.first_line, l.last_line(), l.entries.len()))
+            .collect();
+        assert_eq!(shape, [(2, 3, 2), (4, 6, 3), (7, 9, 3)]);
+        assert_eq!(logs[2].entries[2].epoch, 3);
+        assert_eq!(logs[2].entries[2].train_acc, Some(0.7));
     }
 }

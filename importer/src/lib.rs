@@ -19,7 +19,9 @@
 //! place, so a malformed input, a full disk or a crash never leaves half a run
 //! behind, and an existing run is never overwritten.
 //!
-//! The flags are in `args`, the wiring from files to archive in `command`.
+//! The flags are in `args`, the wiring from files to archive in `command`;
+//! `batch` turns `{i}` patterns and logs holding several runs into a list
+//! of runs, each imported whole or refused on its own.
 //!
 //! Provenance goes into `manifest.imported` (file names, sizes, SHA-256, the
 //! options used) and `manifest.workload.kind = "import"`. Epoch boundaries
@@ -27,10 +29,13 @@
 //! `manifest.epochs_approximate`.
 
 mod args;
+mod batch;
 mod build;
+mod carbontracker;
 mod codecarbon;
 mod codecarbon_rows;
 mod command;
+mod dedupe;
 mod epoch_log;
 mod generic_epochs;
 mod generic_power;
@@ -41,7 +46,9 @@ mod pinpoint;
 mod placement;
 mod table;
 mod time;
+mod warnings;
 mod write;
+mod zeus;
 
 pub use args::ImportArgs;
 pub use build::{ImportedRun, RunLabels, SampleRow};
@@ -49,13 +56,13 @@ pub use codecarbon::CodeCarbonRow;
 pub use codecarbon_rows::{LabelRow, Labels};
 pub use command::run;
 pub use epoch_log::{EpochEntry, EpochLog, MetricNames};
-pub use generic_power::{CsvPowerOptions, PowerUnit};
+pub use generic_power::{CsvPowerOptions, EnergyColumn, EnergyKind, EnergyUnit, PowerUnit};
 pub use placement::{Bound, Placement};
 pub use time::{Stamp, TimeUnit, Zone};
 
 use std::fmt;
-use std::path::PathBuf;
-use trainwatt_trace::{GpuFacts, SourceInfo};
+use std::path::{Path, PathBuf};
+use trainwatt_trace::{Domain, GpuFacts, SourceInfo};
 
 /// A malformed input: which file, which line (1-based) and, where it is one
 /// field, which column, and what is wrong with it.
@@ -179,8 +186,118 @@ pub struct PowerLog {
     pub series: Vec<PowerSeries>,
     /// GPUs named in the log (nvidia-smi's `name` column).
     pub gpus: Vec<GpuFacts>,
-    /// Things worth keeping in the manifest's warnings (skipped rows, …).
+    /// Things worth keeping in the manifest's warnings (skipped rows, …);
+    /// the import also prints them on stderr.
     pub notes: Vec<String>,
+    /// Measurement windows the log itself delimits (Zeus windows,
+    /// carbontracker epochs), in time order: where the epochs can be placed
+    /// when the epoch log has no times.
+    pub windows: Vec<Window>,
+}
+
+/// A span the power log measured as one piece (a Zeus window, a
+/// carbontracker epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// 1-based line of the log that gave it.
+    pub line: u64,
+    pub name: String,
+    pub start: Stamp,
+    pub end: Stamp,
+    /// Whether the times are coarser than the log's other numbers
+    /// (carbontracker stamps its lines to the second).
+    pub coarse: bool,
+}
+
+/// Above this one source's reading is not believable, W: no single GPU,
+/// package or DIMM set draws 5 kW; a whole machine (`platform`) may draw
+/// more, but not 50 kW.
+pub(crate) fn absurd_limit_w(domain: Domain) -> f64 {
+    match domain {
+        Domain::Platform => 50_000.0,
+        _ => 5_000.0,
+    }
+}
+
+/// Checks one source's readings for absurd values and words one note per
+/// kind, naming the file and the first line: readings above
+/// [`absurd_limit_w`] are kept (a wrong unit is the usual cause, and the
+/// user decides), negative ones are dropped (no meter reads them).
+#[derive(Debug, Clone)]
+pub(crate) struct PowerCheck {
+    path: PathBuf,
+    id: String,
+    limit_w: f64,
+    /// What to check when the readings are too high (the unit flag).
+    hint: &'static str,
+    high: usize,
+    first_high: u64,
+    max: (f64, u64),
+    negative: usize,
+    first_negative: (u64, f64),
+}
+
+impl PowerCheck {
+    pub fn new(path: &Path, id: &str, domain: Domain, hint: &'static str) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            id: id.to_string(),
+            limit_w: absurd_limit_w(domain),
+            hint,
+            high: 0,
+            first_high: 0,
+            max: (0.0, 0),
+            negative: 0,
+            first_negative: (0, 0.0),
+        }
+    }
+
+    /// Records reading `w` (W) of `line`; `false` when it is to be dropped.
+    pub fn keep(&mut self, line: u64, w: f64) -> bool {
+        if w < 0.0 {
+            if self.negative == 0 {
+                self.first_negative = (line, w);
+            }
+            self.negative += 1;
+            return false;
+        }
+        if w > self.limit_w {
+            if self.high == 0 {
+                self.first_high = line;
+            }
+            self.high += 1;
+            if w > self.max.0 {
+                self.max = (w, line);
+            }
+        }
+        true
+    }
+
+    /// The notes, if anything was found.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let file = self.path.display();
+        if self.high > 0 {
+            out.push(format!(
+                "{file}: line {}: {} reading(s) of `{}` above {} kW (the largest {:.0} W on line \
+                 {}): kept, but one source cannot draw that much; check {}",
+                self.first_high,
+                self.high,
+                self.id,
+                self.limit_w / 1000.0,
+                self.max.0,
+                self.max.1,
+                self.hint
+            ));
+        }
+        if self.negative > 0 {
+            out.push(format!(
+                "{file}: line {}: {} negative reading(s) of `{}` (the first {} W): skipped",
+                self.first_negative.0, self.negative, self.id, self.first_negative.1
+            ));
+        }
+        out
+    }
 }
 
 /// Line (1-based) of byte offset `at` in `text`.
@@ -253,6 +370,8 @@ mod tests {
                 let _ = generic_epochs::parse(p, &s, c, &names, TimeUnit::S, Some(&zone));
             }
             let _ = codecarbon::parse(p, &s, &zone);
+            let _ = zeus::parse(p, &s, None);
+            let _ = carbontracker::parse(p, &s, &zone);
             let _ = placement::parse_epoch_times(p, &s, TimeUnit::S, None);
             let _ = placement::parse_window(&s, None);
         }
@@ -265,6 +384,8 @@ mod tests {
             let _ = pinpoint::parse(p, &format!("rapl:pkg,nvml:x_0\n{s}"), 1);
             let _ = keras::parse(p, &format!("epoch,accuracy,val_loss\n{s}"), &MetricNames::default());
             let _ = lightning::parse(p, &format!("epoch,step,val_acc\n{s}"), &MetricNames::default());
+            let _ = zeus::parse(p, &format!("start_time,window_name,elapsed_time,gpu0_energy\n{s}"), None);
+            let _ = carbontracker::parse(p, &format!("2024-01-01 00:00:00 - Epoch 1:\n{s}"), &zone);
         }
     }
 

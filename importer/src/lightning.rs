@@ -9,9 +9,14 @@
 //! is one (it is preferred over the bare name) and to the last step's value
 //! otherwise. Like Keras' logger it has no times, so its epochs are placed
 //! by a rule.
+//!
+//! Lightning writes each training into a new `version_N` folder, but files
+//! get concatenated: a run starts again where the epoch goes back to the
+//! first epoch number, where `step` goes down, or after a repeated header.
 
 use super::epoch_log::{
-    epoch_number, number_epochs, Aliases, Base, EpochEntry, EpochLog, MetricColumns, MetricNames,
+    epoch_number, is_header_again, number_epochs, Aliases, Base, EpochEntry, EpochLog,
+    MetricColumns, MetricNames,
 };
 use super::table::{Row, Table};
 use super::ParseError;
@@ -42,66 +47,121 @@ pub(crate) const ALIASES: Aliases = Aliases {
     test_loss: &["val_loss_epoch", "val_loss", "valid_loss", "test_loss"],
 };
 
-/// Parses a Lightning `metrics.csv`.
-pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<EpochLog, ParseError> {
+/// One epoch's rows.
+type Group<'a> = (i64, Vec<&'a Row>);
+
+/// Parses a Lightning `metrics.csv`: one log per run it holds.
+pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<Vec<EpochLog>, ParseError> {
     let table = Table::csv(path, text)?;
     let e_col = table.require("epoch", "the epoch column")?;
+    let step_col = table.find(&["step"]);
     let metrics = MetricColumns::resolve(&table, names, &ALIASES)?;
-    // Group rows by epoch, in order; the epoch may not go back.
-    let mut groups: Vec<(i64, Vec<&Row>)> = Vec::new();
+    // Group rows by epoch, in order, and the groups into runs.
+    let mut runs: Vec<Vec<Group>> = vec![Vec::new()];
+    let mut first: Option<i64> = None;
+    let mut last_step: Option<f64> = None;
     for row in &table.rows {
+        if is_header_again(&table, row) {
+            if runs.last().is_some_and(|r| !r.is_empty()) {
+                runs.push(Vec::new());
+            }
+            last_step = None;
+            continue;
+        }
         if table.cell(row, e_col).is_empty() {
             continue;
         }
         let n = epoch_number(&table, row, e_col)?;
-        match groups.last_mut() {
-            Some((last, rows)) if *last == n => rows.push(row),
-            Some((last, _)) if n < *last => {
+        let f = *first.get_or_insert(n);
+        let step = match step_col {
+            Some(c) => table.number(row, c)?,
+            None => None,
+        };
+        let step_back = matches!((last_step, step), (Some(a), Some(b)) if b < a);
+        if step.is_some() {
+            last_step = step;
+        }
+        let Some(run) = runs.last_mut() else { continue };
+        let last = run.last().map(|(e, _)| *e);
+        match last {
+            Some(last) if n == f && (n != last || step_back) => {
+                runs.push(vec![(n, vec![row])]);
+            }
+            Some(last) if step_back => {
                 return Err(table.error(
                     row,
                     e_col,
                     format!(
-                        "epoch {n} after epoch {last}: two trainings in one file? import each \
-                         training's metrics.csv separately"
+                        "step goes back at epoch {n} (after epoch {last}): a new run would \
+                         start again at epoch {f}"
                     ),
                 ))
             }
-            _ => groups.push((n, vec![row])),
-        }
-    }
-    let firsts: Vec<(&Row, i64)> = groups.iter().map(|(n, rows)| (rows[0], *n)).collect();
-    let epochs = number_epochs(&table, &firsts, e_col, Base::Zero)?;
-    let mut entries = Vec::with_capacity(groups.len());
-    for ((_, rows), epoch) in groups.iter().zip(epochs) {
-        let mut values = [None; 4];
-        for row in rows {
-            for (slot, v) in values
-                .iter_mut()
-                .zip(metrics.read(&table, row, names.acc_percent)?)
-            {
-                if v.is_some() {
-                    *slot = v;
+            Some(last) if n == last => {
+                if let Some((_, rows)) = run.last_mut() {
+                    rows.push(row);
                 }
             }
+            Some(last) if n < last => {
+                return Err(table.error(
+                    row,
+                    e_col,
+                    format!(
+                        "epoch {n} after epoch {last}: not a new run (that would start again at \
+                         epoch {f}); import each training's metrics.csv separately"
+                    ),
+                ))
+            }
+            _ => run.push((n, vec![row])),
         }
-        let [train_acc, test_acc, train_loss, test_loss] = values;
-        entries.push(EpochEntry {
-            line: rows.last().map_or(0, |r| r.line),
-            epoch,
-            train_acc,
-            test_acc,
-            train_loss,
-            test_loss,
-            examples: None,
-            start: None,
-            end: None,
+    }
+    runs.retain(|r| !r.is_empty());
+    if runs.is_empty() {
+        return Err(ParseError::line(
+            path,
+            table.header_line.max(1),
+            "no epoch rows",
+        ));
+    }
+    let mut logs = Vec::with_capacity(runs.len());
+    for groups in runs {
+        let firsts: Vec<(&Row, i64)> = groups.iter().map(|(n, rows)| (rows[0], *n)).collect();
+        let epochs = number_epochs(&table, &firsts, e_col, Base::Zero)?;
+        let mut entries = Vec::with_capacity(groups.len());
+        for ((_, rows), epoch) in groups.iter().zip(epochs) {
+            let mut values = [None; 4];
+            for row in rows {
+                for (slot, v) in
+                    values
+                        .iter_mut()
+                        .zip(metrics.read(&table, row, names.acc_percent)?)
+                {
+                    if v.is_some() {
+                        *slot = v;
+                    }
+                }
+            }
+            let [train_acc, test_acc, train_loss, test_loss] = values;
+            entries.push(EpochEntry {
+                line: rows.last().map_or(0, |r| r.line),
+                epoch,
+                train_acc,
+                test_acc,
+                train_loss,
+                test_loss,
+                examples: None,
+                start: None,
+                end: None,
+            });
+        }
+        logs.push(EpochLog {
+            path: path.to_path_buf(),
+            first_line: firsts[0].0.line,
+            entries,
+            columns: metrics.describe(&table),
         });
     }
-    Ok(EpochLog {
-        path: path.to_path_buf(),
-        entries,
-        columns: metrics.describe(&table),
-    })
+    Ok(logs)
 }
 
 #[cfg(test)]
@@ -120,7 +180,9 @@ mod tests {
 
     #[test]
     fn last_non_empty_value_per_epoch_and_epoch_columns_preferred() {
-        let log = parse(Path::new("metrics.csv"), LOG, &MetricNames::default()).unwrap();
+        let logs = parse(Path::new("metrics.csv"), LOG, &MetricNames::default()).unwrap();
+        assert_eq!(logs.len(), 1);
+        let log = &logs[0];
         assert_eq!(log.entries.len(), 2);
         let e = &log.entries[1];
         assert_eq!(e.epoch, 2);
@@ -146,7 +208,7 @@ mod tests {
             train_acc: Some("train_acc_step".into()),
             ..MetricNames::default()
         };
-        let log = parse(Path::new("metrics.csv"), LOG, &names).unwrap();
+        let log = &parse(Path::new("metrics.csv"), LOG, &names).unwrap()[0];
         assert_eq!(log.entries[0].train_acc, Some(0.78));
     }
 
@@ -159,8 +221,33 @@ mod tests {
             (4, ", column 5 (val_acc)".into())
         );
         assert!(e.message.contains("--acc-percent"), "{e}");
-        let twice = format!("{LOG}0,250,0.5,0.5,,,,\n");
-        let e = parse(Path::new("metrics.csv"), &twice, &MetricNames::default()).unwrap_err();
-        assert!(e.message.contains("two trainings") && e.line == 10, "{e}");
+        let back = format!("{LOG}2,250,0.5,0.5,,,,\n1,260,0.5,0.5,,,,\n");
+        let e = parse(Path::new("metrics.csv"), &back, &MetricNames::default()).unwrap_err();
+        assert!(
+            e.message.contains("epoch 1 after epoch 2: not a new run") && e.line == 11,
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn concatenated_trainings_are_runs_even_within_epoch_0() {
+        // Run 1 died during epoch 0 (step rows only), run 2 is LOG again:
+        // the epoch stays 0 across the restart, the step goes back.
+        let body: String = LOG.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let header = LOG.lines().next().unwrap();
+        let text = format!("{header}\n0,60,0.1,2.0,,,,\n0,70,0.2,1.9,,,0.15,\n{body}");
+        let logs = parse(Path::new("metrics.csv"), &text, &MetricNames::default()).unwrap();
+        let shape: Vec<(u64, usize)> = logs
+            .iter()
+            .map(|l| (l.first_line, l.entries.len()))
+            .collect();
+        assert_eq!(shape, [(2, 1), (4, 2)]);
+        assert_eq!(logs[0].entries[0].train_acc, Some(0.15));
+        assert_eq!(logs[1].entries[1].train_acc, Some(0.89));
+        // A repeated header separates runs too.
+        let twice = format!("{LOG}{LOG}");
+        let logs = parse(Path::new("metrics.csv"), &twice, &MetricNames::default()).unwrap();
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[1].first_line, 11);
     }
 }

@@ -11,12 +11,13 @@
 //! zone, so the caller passes the `--timezone` in.
 //!
 //! A value nvidia-smi could not read (`[N/A]`, `[Not Supported]`, …) drops
-//! that row with a note; anything else malformed stops with the line and
-//! column.
+//! that row with a note (printed by the import, and kept in the manifest),
+//! as does a negative reading; readings above 5 kW are kept with a note;
+//! anything else malformed stops with the line and column.
 
 use super::table::Table;
 use super::time::{parse_datetime, Zone};
-use super::{ParseError, PowerLog, PowerPoint, PowerSeries, Stamp};
+use super::{absurd_limit_w, ParseError, PowerLog, PowerPoint, PowerSeries, Stamp};
 use std::collections::BTreeMap;
 use std::path::Path;
 use trainwatt_trace::{Domain, GpuFacts, Method, SourceInfo};
@@ -84,6 +85,9 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
     let mut keys: Vec<String> = Vec::new();
     let mut skipped = 0usize;
     let mut first_skipped = None;
+    // GPU -> (count, first line, largest W, its line) of absurd readings.
+    let mut high: BTreeMap<u32, (usize, u64, f32, u64)> = BTreeMap::new();
+    let mut negative: BTreeMap<u32, (usize, u64, f32)> = BTreeMap::new();
     for row in &table.rows {
         let index = match (index_col, key_col) {
             (Some(c), _) => {
@@ -111,6 +115,20 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             first_skipped.get_or_insert(row.line);
             continue;
         };
+        if power_w < 0.0 {
+            let n = negative.entry(index).or_insert((0, row.line, power_w));
+            n.0 += 1;
+            continue;
+        }
+        if f64::from(power_w) > absurd_limit_w(Domain::Gpu) {
+            let h = high
+                .entry(index)
+                .or_insert((0, row.line, power_w, row.line));
+            h.0 += 1;
+            if power_w > h.2 {
+                (h.2, h.3) = (power_w, row.line);
+            }
+        }
         let entry = gpus.entry(index).or_insert_with(|| (None, Vec::new()));
         if entry.0.is_none() {
             entry.0 = name_col.map(|c| table.cell(row, c).to_string());
@@ -184,6 +202,20 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             first_skipped.unwrap_or(0)
         ));
     }
+    for (index, (n, first, max, max_line)) in high {
+        log.notes.push(format!(
+            "{}: line {first}: {n} reading(s) of `nvml:{index}` above {} kW (the largest {max:.0} W \
+             on line {max_line}): kept, but one GPU cannot draw that much; check the power column",
+            path.display(),
+            absurd_limit_w(Domain::Gpu) / 1000.0
+        ));
+    }
+    for (index, (n, first, w)) in negative {
+        log.notes.push(format!(
+            "{}: line {first}: {n} negative reading(s) of `nvml:{index}` (the first {w} W): skipped",
+            path.display()
+        ));
+    }
     Ok(log)
 }
 
@@ -202,8 +234,8 @@ fn power_value(raw: &str) -> Result<Option<f32>, String> {
         None => s,
     };
     match num.parse::<f32>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
-        Ok(_) => Err(format!("'{s}' is not a power (negative or not finite)")),
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        Ok(_) => Err(format!("'{s}' is not a power (not finite)")),
         Err(_) => Err(format!("'{s}' is not a power in W")),
     }
 }
@@ -248,6 +280,25 @@ mod tests {
         assert_eq!(log.series[1].points[1].power_w, Some(90.0));
         assert_eq!(log.gpus.len(), 2);
         assert!(log.notes[0].contains("1 row(s)") && log.notes[0].contains("line 4"));
+    }
+
+    #[test]
+    fn absurd_and_negative_readings_are_noted() {
+        let text = "timestamp, index, power.draw [W]\n\
+                    2025/04/24 15:58:57.0, 0, 70 W\n\
+                    2025/04/24 15:58:58.0, 0, 9000 W\n\
+                    2025/04/24 15:58:59.0, 0, -3 W\n\
+                    2025/04/24 15:59:00.0, 0, 71 W\n";
+        let log = parse(Path::new("s.csv"), text, &madrid()).unwrap();
+        assert_eq!(log.series[0].points.len(), 3);
+        assert_eq!(
+            log.notes,
+            [
+                "s.csv: line 3: 1 reading(s) of `nvml:0` above 5 kW (the largest 9000 W on line \
+                 3): kept, but one GPU cannot draw that much; check the power column",
+                "s.csv: line 4: 1 negative reading(s) of `nvml:0` (the first -3 W): skipped"
+            ]
+        );
     }
 
     #[test]

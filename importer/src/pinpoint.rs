@@ -16,7 +16,7 @@
 //! package.
 
 use super::table::Table;
-use super::{ParseError, PowerLog, PowerPoint, PowerSeries, Stamp};
+use super::{ParseError, PowerCheck, PowerLog, PowerPoint, PowerSeries, Stamp};
 use std::collections::BTreeMap;
 use std::path::Path;
 use trainwatt_trace::{Domain, Method, SourceInfo};
@@ -80,19 +80,30 @@ pub fn parse(path: &Path, text: &str, interval_ns: i64) -> Result<PowerLog, Pars
             points: Vec::with_capacity(table.rows.len()),
         });
     }
+    let mut checks: Vec<PowerCheck> = series
+        .iter()
+        .map(|s| {
+            PowerCheck::new(
+                path,
+                &s.source.id,
+                s.source.domain,
+                "that the file is a pinpoint trace (integer milliwatts)",
+            )
+        })
+        .collect();
     for (k, row) in table.rows.iter().enumerate() {
         let at = (k as i64 + 1)
             .checked_mul(interval_ns)
             .ok_or_else(|| ParseError::line(path, row.line, "time out of range"))?;
-        for (c, s) in series.iter_mut().enumerate() {
+        for (c, (s, check)) in series.iter_mut().zip(&mut checks).enumerate() {
             let raw = table.cell(row, c);
             let mw: f64 = raw
                 .parse()
                 .ok()
                 .filter(|v: &f64| v.is_finite())
                 .ok_or_else(|| table.error(row, c, format!("'{raw}' is not a power in mW")))?;
-            if mw < 0.0 {
-                return Err(table.error(row, c, format!("'{raw}' mW is negative")));
+            if !check.keep(row.line, mw / 1000.0) {
+                continue;
             }
             s.points.push(PowerPoint {
                 line: row.line,
@@ -109,8 +120,19 @@ pub fn parse(path: &Path, text: &str, interval_ns: i64) -> Result<PowerLog, Pars
             "no data rows after the header",
         ));
     }
+    if let Some(empty) = series.iter().find(|s| s.points.is_empty()) {
+        return Err(ParseError::line(
+            path,
+            table.header_line,
+            format!(
+                "source '{}' has no reading of 0 mW or more",
+                empty.source.id
+            ),
+        ));
+    }
     Ok(PowerLog {
         series,
+        notes: checks.iter().flat_map(PowerCheck::notes).collect(),
         ..PowerLog::default()
     })
 }
@@ -166,7 +188,29 @@ mod tests {
         let e = parse(Path::new("p.txt"), "rapl:pkg,rapl:ram\n1,2\n3\n", MS100).unwrap_err();
         assert_eq!(e.line, 3);
         let e = parse(Path::new("p.txt"), "rapl:pkg\n-4\n", MS100).unwrap_err();
-        assert!(e.message.contains("negative"), "{e}");
+        assert!(e.message.contains("no reading of 0 mW or more"), "{e}");
+    }
+
+    #[test]
+    fn absurd_readings_are_noted_with_file_and_line() {
+        // Line 3: -4 mW (dropped); lines 4 and 5: 6 kW and 7.5 kW (kept).
+        let text = "nvml:gpu_0,rapl:pkg\n100000,20000\n100000,-4\n6000000,20000\n7500000,20000\n";
+        let log = parse(Path::new("p.txt"), text, MS100).unwrap();
+        assert_eq!(log.series[0].points.len(), 4);
+        assert_eq!(log.series[1].points.len(), 3);
+        assert_eq!(log.series[1].points[1].line, 4);
+        assert_eq!(log.notes.len(), 2, "{:?}", log.notes);
+        assert!(
+            log.notes[0].starts_with("p.txt: line 4: 2 reading(s) of `nvml:gpu_0` above 5 kW")
+                && log.notes[0].contains("the largest 7500 W on line 5"),
+            "{:?}",
+            log.notes
+        );
+        assert!(
+            log.notes[1].starts_with("p.txt: line 3: 1 negative reading(s) of `rapl:pkg`"),
+            "{:?}",
+            log.notes
+        );
     }
 
     #[test]

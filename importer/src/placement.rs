@@ -5,10 +5,17 @@
 //! - `--equal-epochs START..END`: the window split into as many equal parts
 //!   as the log has epochs. `START` and `END` are `start` / `end` (the span
 //!   every power source covers), offsets from them (`start+20s`,
-//!   `end-20s`), offsets from the run's origin (`20s`), or date-times.
+//!   `end-20s`), offsets from the run's zero (`20s`), or date-times;
+//! - the windows a power log measured (Zeus windows, carbontracker epochs),
+//!   one per epoch, when the epoch log has no times of its own.
+//!
+//! The run's zero (`t_ns = 0`) is the first power sample of a log with
+//! wall-clock times, and the start of a log without (pinpoint: its first
+//! row is one interval after it).
 //!
 //! A rule is an assumption about the data, so runs placed by one have
-//! `manifest.epochs_approximate = true` and the analyzer says so. Every
+//! `manifest.epochs_approximate = true` and the analyzer says so (windows
+//! only when their times are coarse). Every
 //! placement is checked against the power trace: an epoch that starts
 //! before some source's first sample or ends after its last would make the
 //! analyzer refuse the run later, so the import refuses it now, naming the
@@ -129,6 +136,12 @@ pub enum Placement {
     },
     /// `--epoch-times FILE`.
     Times { path: PathBuf, rows: Vec<TimeRow> },
+    /// A power log's own windows, one per epoch (`what` names them).
+    Windows {
+        what: String,
+        rows: Vec<TimeRow>,
+        coarse: bool,
+    },
 }
 
 impl Placement {
@@ -138,12 +151,17 @@ impl Placement {
             Placement::Log => "log".into(),
             Placement::Equal { text, .. } => format!("equal:{text}"),
             Placement::Times { path, .. } => format!("times:{}", path.display()),
+            Placement::Windows { what, .. } => format!("windows:{what}"),
         }
     }
 
-    /// Whether the boundaries come from a rule rather than the log.
+    /// Whether the boundaries come from a rule rather than measured times.
     pub fn is_rule(&self) -> bool {
-        !matches!(self, Placement::Log)
+        match self {
+            Placement::Log => false,
+            Placement::Windows { coarse, .. } => *coarse,
+            _ => true,
+        }
     }
 }
 
@@ -235,24 +253,9 @@ pub fn place(
             (0..n).map(|k| (cut(k), cut(k + 1))).collect()
         }
         Placement::Times { path, rows } => {
-            let times = path.display();
-            if rows.len() != n {
-                return Err(invalid(format!(
-                    "{times} has {} epochs, {file} has {n}: they must list the same epochs",
-                    rows.len()
-                )));
-            }
-            rows.iter()
-                .map(|r| {
-                    let at = |x| {
-                        clock
-                            .run_ns(x)
-                            .map_err(|m| invalid(format!("{times}: line {}: {m}", r.line)))
-                    };
-                    Ok::<_, ImportError>((at(r.start)?, at(r.end)?))
-                })
-                .collect::<Result<_, _>>()?
+            listed_bounds(log, &path.display().to_string(), "epochs", rows, clock)?
         }
+        Placement::Windows { what, rows, .. } => listed_bounds(log, what, "windows", rows, clock)?,
     };
     let (lo, hi) = clock.covered;
     let mut rows = Vec::with_capacity(n);
@@ -283,7 +286,8 @@ pub fn place(
         if s < lo || t > hi {
             return Err(invalid(format!(
                 "{} spans {:.3} s .. {:.3} s, outside the {:.3} s .. {:.3} s that every power \
-                 source covers (times are from the first power sample)",
+                 source covers (times count from the run's zero: the first sample of a \
+                 timestamped log, the start of one without timestamps)",
                 whose(),
                 secs(s),
                 secs(t),
@@ -304,6 +308,36 @@ pub fn place(
         });
     }
     Ok(rows)
+}
+
+/// The bounds a list of times gives (`--epoch-times`, a log's windows):
+/// one row per epoch of `log`.
+fn listed_bounds(
+    log: &EpochLog,
+    from: &str,
+    kind: &str,
+    rows: &[TimeRow],
+    clock: &Clock,
+) -> Result<Vec<(i64, i64)>, ImportError> {
+    let n = log.entries.len();
+    if rows.len() != n {
+        return Err(ImportError::Invalid(format!(
+            "{from} has {} {kind}, {} ({}) has {n} epochs: they must list the same epochs",
+            rows.len(),
+            log.path.display(),
+            log.span()
+        )));
+    }
+    rows.iter()
+        .map(|r| {
+            let at = |x| {
+                clock
+                    .run_ns(x)
+                    .map_err(|m| ImportError::Invalid(format!("{from}: line {}: {m}", r.line)))
+            };
+            Ok((at(r.start)?, at(r.end)?))
+        })
+        .collect()
 }
 
 fn secs(ns: i64) -> f64 {
@@ -334,6 +368,7 @@ mod tests {
                 })
                 .collect(),
             columns: vec![],
+            first_line: 2,
         }
     }
 

@@ -57,6 +57,11 @@ impl Table {
             ParseError::line(path, 1, "the file is empty (expected a header line)")
         })?;
         let (header, header_line) = (first.cells, first.line);
+        if let [only] = header.as_slice() {
+            if let Some(e) = separator_error(path, header_line, only) {
+                return Err(e);
+            }
+        }
         let rows: Vec<Row> = records.collect();
         for r in &rows {
             if r.cells.len() != header.len() {
@@ -157,13 +162,22 @@ impl Table {
         })
     }
 
-    /// The column names, for messages.
+    /// The column names, for messages; at most [`COLUMNS_SHOWN`]
+    /// characters, so a file of the wrong kind does not fill the terminal.
     pub fn columns(&self) -> String {
         if self.header.is_empty() {
-            "none".into()
-        } else {
-            self.header.join(", ")
+            return "none".into();
         }
+        let all = self.header.join(", ");
+        if all.chars().count() <= COLUMNS_SHOWN {
+            return all;
+        }
+        let cut: String = all.chars().take(COLUMNS_SHOWN).collect();
+        format!(
+            "{cut}… ({} columns, {} characters)",
+            self.header.len(),
+            all.chars().count()
+        )
     }
 
     /// How an error names column `col`.
@@ -210,6 +224,42 @@ impl Table {
             _ => Err(self.error(row, col, format!("'{s}' is not a number"))),
         }
     }
+}
+
+/// How much of a header messages quote.
+const COLUMNS_SHOWN: usize = 200;
+
+/// A header that is one field holding `;` or a tab: a file separated by
+/// something other than commas, named with the fix.
+fn separator_error(path: &Path, line: u64, header: &str) -> Option<ParseError> {
+    let (sep, name, fix) = if header.contains(';') {
+        (
+            ';',
+            "semicolons",
+            format!(
+                "sed 's/,/./g; s/;/,/g' {0} > {0}.csv (it also turns decimal commas into points)",
+                path.display()
+            ),
+        )
+    } else if header.contains('\t') {
+        (
+            '\t',
+            "tabs",
+            format!("tr '\\t' ',' < {0} > {0}.csv", path.display()),
+        )
+    } else {
+        return None;
+    };
+    let shown: String = header.chars().take(80).collect();
+    Some(ParseError::line(
+        path,
+        line,
+        format!(
+            "the header '{}' is separated by {name} ({sep:?}), not commas: the importer reads \
+             comma-separated files; convert it first, e.g. {fix}",
+            shown.escape_debug()
+        ),
+    ))
 }
 
 /// Line numbers from byte offsets. The `csv` crate's own line count is off
@@ -298,6 +348,31 @@ mod tests {
         assert!(e.message.contains("1 fields where the header has 2"), "{e}");
         let bad = t.error(&t.rows[0], 1, "nope").to_string();
         assert_eq!(bad, "x.csv: line 3, column 2 (power.draw [W]): nope");
+    }
+
+    #[test]
+    fn other_separators_are_named_with_the_fix() {
+        let e = Table::csv(Path::new("p.csv"), "t_s;power_w\n0;12,5\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(
+            e.message.contains("separated by semicolons (';')")
+                && e.message
+                    .contains("sed 's/,/./g; s/;/,/g' p.csv > p.csv.csv"),
+            "{e}"
+        );
+        let e = Table::csv(Path::new("p.tsv"), "t_s\tpower_w\n0\t12\n").unwrap_err();
+        assert!(e.message.contains("separated by tabs"), "{e}");
+        // One column without either is a one-column file.
+        assert!(Table::csv(Path::new("p.csv"), "rapl:pkg\n5\n").is_ok());
+    }
+
+    #[test]
+    fn long_headers_are_cut_in_messages() {
+        let header: Vec<String> = (0..100).map(|k| format!("column_{k}")).collect();
+        let t = Table::csv(Path::new("w.csv"), &format!("{}\n", header.join(","))).unwrap();
+        let c = t.columns();
+        assert!(c.chars().count() < 260, "{c}");
+        assert!(c.ends_with("… (100 columns, 1088 characters)"), "{c}");
     }
 
     #[test]

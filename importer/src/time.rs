@@ -128,6 +128,18 @@ impl TimeUnit {
         }
     }
 
+    /// Decimal digits from this unit to ns, and whether it is absolute.
+    fn digits(self) -> (u32, bool) {
+        match self {
+            TimeUnit::S => (9, false),
+            TimeUnit::Ms => (6, false),
+            TimeUnit::Us => (3, false),
+            TimeUnit::Ns => (0, false),
+            TimeUnit::Unix => (9, true),
+            TimeUnit::UnixMs => (6, true),
+        }
+    }
+
     fn stamp(self, v: f64) -> Option<Stamp> {
         let (scale, wall) = match self {
             TimeUnit::S => (1e9, false),
@@ -210,10 +222,58 @@ pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
     Ok(ns.round() as i64)
 }
 
+/// A plain decimal number (`-12.345`, no exponent) times 10^`digits`,
+/// exactly (rounded past the last digit): Unix times in seconds need 19
+/// significant digits for ns, more than an f64 holds.
+pub(crate) fn decimal_scaled(text: &str, digits: u32) -> Option<i64> {
+    let t = text.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let scale = 10i128.checked_pow(digits)?;
+    let mut v = if int.is_empty() {
+        0
+    } else {
+        int.parse::<i128>().ok()?.checked_mul(scale)?
+    };
+    let kept = &frac[..frac.len().min(digits as usize)];
+    if !kept.is_empty() {
+        let pad = 10i128.checked_pow(digits - kept.len() as u32)?;
+        v += kept.parse::<i128>().ok()? * pad;
+    }
+    if frac
+        .as_bytes()
+        .get(digits as usize)
+        .is_some_and(|d| *d >= b'5')
+    {
+        v += 1;
+    }
+    let v = if neg { -v } else { v };
+    i64::try_from(v).ok()
+}
+
 /// Parses a time cell of a table: a number (read with `unit`) or a
 /// date-time (with `zone` where it has no offset).
 pub fn parse_stamp(text: &str, unit: TimeUnit, zone: Option<&Zone>) -> Result<Stamp, String> {
     let t = text.trim();
+    let (digits, wall) = unit.digits();
+    if let Some(ns) =
+        decimal_scaled(t, digits).filter(|ns| ns.unsigned_abs() < 9_200_000_000_000_000_000)
+    {
+        return Ok(if wall {
+            Stamp::Wall(ns)
+        } else {
+            Stamp::Offset(ns)
+        });
+    }
     if let Ok(v) = t.parse::<f64>() {
         return unit
             .stamp(v)
@@ -285,6 +345,19 @@ mod tests {
             Stamp::Wall(1_714_000_000_000_000_000)
         );
         assert!(parse_stamp("soon", TimeUnit::S, None).is_err());
+        // Unix seconds with a fraction, to the ns (an f64 is 128 ns off).
+        assert_eq!(
+            parse_stamp("1717171717.250000001", TimeUnit::Unix, None).unwrap(),
+            Stamp::Wall(1_717_171_717_250_000_001)
+        );
+        assert_eq!(
+            parse_stamp("1.5e3", TimeUnit::Ms, None).unwrap(),
+            Stamp::Offset(1_500_000_000)
+        );
+        assert_eq!(decimal_scaled("-0.0000000015", 9), Some(-2));
+        assert_eq!(decimal_scaled(".5", 3), Some(500));
+        assert_eq!(decimal_scaled("1e3", 3), None);
+        assert_eq!(decimal_scaled(".", 3), None);
         assert_eq!(compact_utc(0), "19700101T000000Z");
     }
 }

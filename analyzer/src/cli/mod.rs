@@ -75,8 +75,9 @@ fn load(args: &ArchiveArgs, err: &mut dyn Write) -> Result<Loaded> {
     let loaded = loaded.context("cannot load the archives")?;
     writeln!(
         err,
-        "analyzer: {} runs loaded, {} excluded, in {:.1} s",
+        "analyzer: {} run{} loaded, {} excluded, in {:.1} s",
         loaded.runs.len(),
+        if loaded.runs.len() == 1 { "" } else { "s" },
         loaded.excluded.len(),
         started.elapsed().as_secs_f64()
     )?;
@@ -115,15 +116,71 @@ fn emit(
         None => report,
     };
     let exporter = output.format.exporter();
+    // Warnings (exclusions, per-run warnings) go to stderr in every format,
+    // collapsed; stdout carries the report, which keeps them only in JSON
+    // (its `notes` field, collapsed the same way).
+    let (warnings, notes): (Vec<String>, Vec<String>) =
+        report.notes.iter().cloned().partition(|n| is_warning(n));
+    let warnings = collapse_warnings(&warnings);
+    for w in &warnings {
+        writeln!(err, "{w}")?;
+    }
     if output.format == Format::Csv {
-        for n in &report.notes {
+        for n in &notes {
             writeln!(err, "note: {n}")?;
         }
+    }
+    let mut report = report;
+    report.notes = notes;
+    if output.format == Format::Json {
+        report.notes.extend(warnings);
     }
     let text = exporter.render_report(&report)?;
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// Whether a report note is a warning (an excluded run, a run's warning,
+/// a replay warning) rather than a description of the numbers.
+fn is_warning(note: &str) -> bool {
+    note.starts_with("warning") || note.starts_with("EXCLUDED")
+}
+
+/// `KIND: RUN_DIR: MESSAGE` -> (KIND, RUN_DIR, MESSAGE) where RUN_DIR is a
+/// folder.
+fn split_run_dir(note: &str) -> Option<(&str, &str, &str)> {
+    let (head, rest) = note.split_once(": ")?;
+    let (dir, msg) = rest.split_once(": ")?;
+    std::path::Path::new(dir)
+        .is_dir()
+        .then_some((head, dir, msg))
+}
+
+/// Identical warnings, up to the run folder they name, as one line with a
+/// count: `warning: epoch boundaries were placed by a rule … (×40 runs; the
+/// first: DIR)`; first-seen order.
+fn collapse_warnings(notes: &[String]) -> Vec<String> {
+    // (key, the first note, the first run folder, count)
+    let mut groups: Vec<(String, String, String, usize)> = Vec::new();
+    for n in notes {
+        let (key, dir) = match split_run_dir(n) {
+            Some((head, dir, msg)) => (format!("{head}: {}", msg.replace(dir, "…")), dir),
+            None => (n.clone(), ""),
+        };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.3 += 1,
+            None => groups.push((key, n.clone(), dir.to_string(), 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, first, dir, count)| match (count, dir.is_empty()) {
+            (1, _) => first,
+            (_, true) => format!("{key} (×{count})"),
+            (_, false) => format!("{key} (×{count} runs; the first: {dir})"),
+        })
+        .collect()
 }
 
 /// Runs a parsed command line.
@@ -340,6 +397,32 @@ mod tests {
         assert!(
             Cli::try_parse_from(["analyzer", "efficiency", "a", "--components", "gpu,disk"])
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn warnings_collapse_up_to_the_run_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("run=a"), tmp.path().join("run=b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let rule = "epoch boundaries were placed by a rule";
+        let notes = [
+            format!("warning: {}: {rule}", a.display()),
+            format!("warning: {}: {rule}", b.display()),
+            format!("EXCLUDED: {0}: {0}/epochs.parquet: missing", b.display()),
+            "warning (gross): x".to_string(),
+            "warning (gross): x".to_string(),
+        ];
+        assert!(notes.iter().all(|n| is_warning(n)));
+        assert!(!is_warning("energy mode: integral (2 runs)"));
+        assert_eq!(
+            collapse_warnings(&notes),
+            [
+                format!("warning: {rule} (×2 runs; the first: {})", a.display()),
+                notes[2].clone(),
+                "warning (gross): x (×2)".to_string(),
+            ]
         );
     }
 
