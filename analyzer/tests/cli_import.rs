@@ -428,7 +428,11 @@ fn codecarbon_rows_become_runs_and_rows_for_tables() {
     assert!(loaded.runs.is_empty());
     assert!(
         loaded.excluded[0].reason.kind == analyzer::archive::ExclusionKind::NoEpochs
-            && loaded.excluded[0].reason.message.contains("epochs.parquet"),
+            && loaded.excluded[0].reason.message.contains("epochs.parquet")
+            && loaded.excluded[0]
+                .reason
+                .message
+                .contains("no epoch log was imported"),
         "{:?}",
         loaded.excluded[0]
     );

@@ -229,7 +229,7 @@ const FAULTS: &[Fault] = &[
             })
         },
         code: 0,
-        stderr: &[EXCLUDED, "epochs.parquet: missing", "epoch log"],
+        stderr: &[EXCLUDED, "epochs.parquet: missing", "completed no epoch"],
     },
     Fault {
         name: "epochs.parquet is not Parquet",

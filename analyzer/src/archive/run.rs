@@ -33,7 +33,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
         .or_else(|e| excluded(ExclusionKind::Sources, &manifest_path, e))?;
     let (mode, physical) = choose_mode(&sources, opts.energy, dir)
         .or_else(|e| excluded(ExclusionKind::EnergyMode, &manifest_path, e))?;
-    let rows = epoch_rows(dir, &mut warnings)?;
+    let rows = epoch_rows(dir, &manifest, &mut warnings)?;
     let first = &rows[0];
 
     let files = segment_files(dir)
@@ -132,14 +132,31 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
 }
 
 /// The run's epoch rows (at least one), or why there are none usable.
-fn epoch_rows(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<EpochRow>, ExclusionReason> {
+fn epoch_rows(
+    dir: &Path,
+    manifest: &Manifest,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<EpochRow>, ExclusionReason> {
     let path = dir.join(EPOCHS_FILE);
     if !path.is_file() {
-        let msg = format!(
-            "{}: missing: the run completed no epoch, or its epoch log was never written or \
-             imported (an imported run needs an epoch log: give one to `analyzer import`)",
-            path.display()
-        );
+        let imported_without_log = manifest.imported.as_ref().is_some_and(|i| {
+            !i.files
+                .iter()
+                .any(|f| f.role == "epochs" || f.role == "epoch-times")
+        });
+        let msg = if imported_without_log {
+            format!(
+                "{}: missing: no epoch log was imported with this run (`analyzer import` was \
+                 given no --epochs/--keras); import it again with its epoch log to use it in \
+                 efficiency, epochs and overtraining",
+                path.display()
+            )
+        } else {
+            format!(
+                "{}: missing: the run completed no epoch (or the file was lost)",
+                path.display()
+            )
+        };
         return excluded(ExclusionKind::NoEpochs, &path, msg);
     }
     let read = read_epochs(&path);
