@@ -8,6 +8,8 @@
 #     that command;
 #   - `load_bench`: the archive reader alone (scan + validation + per-epoch
 #     energy), the part that touches every sample;
+#   - `analyzer reduce` with 1 and 2 threads (runs folded in parallel), and
+#     the speed-up;
 #   - the same per-epoch reduction as one DuckDB SQL query.
 # Prints samples/s, wall seconds and peak RSS (/usr/bin/time -v) for each and
 # the ours/DuckDB time ratio (below 1: we are faster).
@@ -102,6 +104,18 @@ else
 fi
 run "load_bench (reader)" "$BIN/examples/load_bench" "$DIR" "$SAMPLES"
 OURS_SECS="$LAST_SECS"
+# `analyzer reduce` (issue 12): the fold alone, one run per thread.
+RED="$(mktemp -d)"
+run "analyzer reduce, 1 thread" "$BIN/analyzer" reduce "$DIR" --threads 1 --out "$RED/t1.parquet"
+R1="$LAST_SECS"
+run "analyzer reduce, 2 threads" "$BIN/analyzer" reduce "$DIR" --threads 2 --out "$RED/t2.parquet"
+R2="$LAST_SECS"
+echo "reduce: 2 threads are $(awk -v a="$R1" -v b="$R2" 'BEGIN{printf "%.2f", a/b}')x 1 thread ($(nproc) cores; $(cut -d' ' -f1-3 /proc/loadavg) load)"
+cmp -s <("$BIN/analyzer" epochs "$RED/t1.parquet" --format csv 2>/dev/null) \
+       <("$BIN/analyzer" epochs "$RED/t2.parquet" --format csv 2>/dev/null) \
+  && echo "reduce: the 1- and 2-thread tables give identical epochs output" \
+  || echo "reduce: the 1- and 2-thread tables DIFFER"
+rm -rf "$RED"
 if [ "${BENCH_SKIP_DUCKDB:-0}" = 1 ]; then
   echo "duckdb: skipped (BENCH_SKIP_DUCKDB=1)"
   exit 0

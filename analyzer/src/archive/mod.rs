@@ -58,6 +58,8 @@ pub struct LoadOptions {
     /// A source polled slower than every `gap_tolerance_s / 3` seconds gets
     /// three of its poll periods instead.
     pub gap_tolerance_s: f64,
+    /// Runs folded at once (`None`: one per core). Changes no number.
+    pub threads: Option<usize>,
 }
 
 impl Default for LoadOptions {
@@ -68,6 +70,7 @@ impl Default for LoadOptions {
             baseline: false,
             baseline_from: None,
             gap_tolerance_s: 1.0,
+            threads: None,
         }
     }
 }
@@ -114,6 +117,7 @@ pub(crate) struct Resolved {
     /// The idle run's powers, with `--baseline-from`.
     pub idle: Option<idle::IdleBaseline>,
     pub gap_tolerance_s: f64,
+    pub threads: Option<usize>,
 }
 
 const COMPONENTS: [&str; 3] = ["gpu", "cpu", "dram"];
@@ -156,6 +160,7 @@ impl Resolved {
             baseline: opts.baseline || idle.is_some(),
             idle,
             gap_tolerance_s: opts.gap_tolerance_s,
+            threads: opts.threads,
         })
     }
 }
@@ -265,7 +270,10 @@ pub fn load_archives(
 /// Loads `dirs` one per core at a time, results in the order of `dirs`
 /// (a run's fold is sequential, so runs are the unit of parallel work).
 fn load_all(dirs: &[PathBuf], opts: &Resolved) -> Vec<Result<RunData, ExclusionReason>> {
-    let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let in_flight = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, Result<RunData, ExclusionReason>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..in_flight.min(dirs.len()))

@@ -47,6 +47,9 @@ pub struct ArchiveArgs {
         allow_negative_numbers = true
     )]
     pub gap_tolerance: f64,
+    /// Runs folded at once [default: one per core]. Changes no number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 impl ArchiveArgs {
@@ -62,6 +65,7 @@ impl ArchiveArgs {
             baseline: self.baseline_on(),
             baseline_from: self.baseline_from.clone(),
             gap_tolerance_s: self.gap_tolerance,
+            threads: self.threads,
         }
     }
 }
