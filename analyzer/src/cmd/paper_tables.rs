@@ -11,7 +11,7 @@
 //! rounds). JSON carries full precision either way.
 
 use crate::export::{Cell, Column, NumFmt, Table};
-use crate::metrics::summary::{paper_order, ArchKey, RatioKind, Summary};
+use crate::metrics::summary::{paper_order, ArchKey, Eq4Row, RatioKind, RatioRow, Summary};
 use crate::metrics::{EnergyKind, ModelOutcome, ModelResult};
 use std::collections::BTreeSet;
 
@@ -86,7 +86,23 @@ pub fn all_tables(results: &[ModelResult], summary: &Summary, ctx: &TableContext
 /// The paper's Tables 3–10: one table per (platform, dataset, criterion).
 pub fn model_tables(results: &[ModelResult], summary: &Summary, ctx: &TableContext) -> Vec<Table> {
     let kinds: BTreeSet<EnergyKind> = results.iter().map(|r| r.key.kind).collect();
-    let mut groups: Vec<(String, EnergyKind, String, usize)> = results
+    model_groups(results, summary)
+        .iter()
+        .map(|group| model_table(results, summary, group, &kinds, ctx))
+        .collect()
+}
+
+/// The models of one table: same platform, energy kind, dataset and criterion label.
+struct ModelGroup<'a> {
+    platform: &'a str,
+    kind: EnergyKind,
+    dataset: &'a str,
+    label: &'a str,
+}
+
+/// The groups of `results` by platform, kind, dataset (paper order), criterion (order asked for).
+fn model_groups<'a>(results: &'a [ModelResult], summary: &'a Summary) -> Vec<ModelGroup<'a>> {
+    let mut groups: Vec<(&String, EnergyKind, &String, usize)> = results
         .iter()
         .map(|r| {
             let c = summary
@@ -94,125 +110,157 @@ pub fn model_tables(results: &[ModelResult], summary: &Summary, ctx: &TableConte
                 .iter()
                 .position(|c| *c == r.criterion)
                 .unwrap_or(usize::MAX);
-            (r.key.platform.clone(), r.key.kind, r.key.dataset.clone(), c)
+            (&r.key.platform, r.key.kind, &r.key.dataset, c)
         })
         .collect();
-    groups.sort_by(|a, b| {
-        (&a.0, a.1, paper_order(&a.2), a.3).cmp(&(&b.0, b.1, paper_order(&b.2), b.3))
-    });
+    groups
+        .sort_by(|a, b| (a.0, a.1, paper_order(a.2), a.3).cmp(&(b.0, b.1, paper_order(b.2), b.3)));
     groups.dedup();
-    let mut tables = Vec::new();
-    for (platform, kind, dataset, ci) in groups {
-        let Some(label) = summary.criteria.get(ci) else {
-            continue;
-        };
-        let mut rows: Vec<&ModelResult> = results
-            .iter()
-            .filter(|r| {
-                r.key.platform == platform
-                    && r.key.kind == kind
-                    && r.key.dataset == dataset
-                    && r.criterion == *label
+    groups
+        .into_iter()
+        .filter_map(|(platform, kind, dataset, ci)| {
+            Some(ModelGroup {
+                platform,
+                kind,
+                dataset,
+                label: summary.criteria.get(ci)?,
             })
-            .collect();
-        rows.sort_by(|a, b| {
-            (paper_order(&a.key.arch), a.key.width).cmp(&(paper_order(&b.key.arch), b.key.width))
-        });
-        let rules: BTreeSet<&str> = rows.iter().map(|r| r.rule.as_str()).collect();
-        let rule_text = rules.into_iter().collect::<Vec<_>>().join(", ");
-        let title = if rule_text == *label {
-            format!("Models under '{label}' — platform {platform}, dataset {dataset}")
-        } else {
-            format!("Models under '{label}' ({rule_text}) — platform {platform}, dataset {dataset}")
-        };
-        let multi_run = rows.iter().any(|r| matches!(r.outcome, ModelOutcome::Stopped { runs, .. } | ModelOutcome::Censored { runs, .. } if runs > 1));
-        let combined = rows.iter().any(|r| r.rule.contains('|'));
-        let mut columns = vec![Column::new("arch", "arch"), Column::new("width", "width")];
-        if multi_run {
-            columns.push(Column::new("runs", "runs"));
-        }
-        if combined {
-            columns.push(Column::new("fired", "fired"));
-        }
-        columns.extend([
-            Column::new("stop_epoch", "stop epoch"),
-            Column::with_unit("accuracy", "accuracy", "test, fraction"),
-            energy_column("energy", "energy", kind),
-            eff_column("eff_eq2", "Eq. 2", kind),
-            eff_column("eff_eq3", "Eq. 3", kind),
-        ]);
-        let mut t = Table::new(
-            "models",
-            format!("{title}{}{}", kind_note(&kinds, kind), ctx.suffix),
-            columns,
-        );
-        for r in rows {
-            let eq3 = summary
-                .eq3
-                .iter()
-                .find(|e| {
-                    e.key.platform == platform
-                        && e.key.kind == kind
-                        && e.key.dataset == dataset
-                        && e.key.arch == r.key.arch
-                        && e.criterion == *label
-                })
-                .and_then(|e| e.eq3.mean);
-            let mut row = vec![Cell::text(&r.key.arch), Cell::Int(i64::from(r.key.width))];
-            let runs = match &r.outcome {
-                ModelOutcome::Stopped { runs, .. } | ModelOutcome::Censored { runs, .. } => *runs,
-                ModelOutcome::Unusable { .. } => 0,
-            };
-            if multi_run {
-                row.push(Cell::Int(runs as i64));
-            }
-            if combined {
-                row.push(match &r.outcome {
-                    ModelOutcome::Stopped { fired, runs, .. } => {
-                        Cell::text(fired_text(fired, *runs))
-                    }
-                    _ => Cell::Empty,
-                });
-            }
-            match &r.outcome {
-                ModelOutcome::Stopped {
-                    stop,
-                    acc,
-                    energy,
-                    eff,
-                    ..
-                } => row.extend([
-                    Cell::text(stop.display()),
-                    Cell::num(*acc, ACC_FMT),
-                    energy_cell(kind, *energy),
-                    eff_cell(kind, *eff),
-                ]),
-                ModelOutcome::Censored {
-                    last,
-                    censored_runs,
-                    runs,
-                } => {
-                    let mut s = format!("not reached by epoch {}", last.display());
-                    if censored_runs < runs {
-                        s.push_str(&format!(" in {censored_runs} of {runs} runs"));
-                    }
-                    row.extend([Cell::text(s), Cell::Empty, Cell::Empty, Cell::Empty]);
-                }
-                ModelOutcome::Unusable { .. } => {
-                    row.extend([
-                        Cell::text("unusable (see warnings)"),
-                        Cell::Empty,
-                        Cell::Empty,
-                        Cell::Empty,
-                    ]);
-                }
-            }
-            row.push(eff_cell(kind, eq3));
-            t.push(row);
-        }
-        tables.push(t);
+        })
+        .collect()
+}
+
+/// One group's table: its title and columns, then a row per model in paper order.
+fn model_table(
+    results: &[ModelResult],
+    summary: &Summary,
+    group: &ModelGroup<'_>,
+    kinds: &BTreeSet<EnergyKind>,
+    ctx: &TableContext,
+) -> Table {
+    let ModelGroup {
+        platform,
+        kind,
+        dataset,
+        label,
+    } = *group;
+    let mut rows: Vec<&ModelResult> = results
+        .iter()
+        .filter(|r| {
+            r.key.platform == platform
+                && r.key.kind == kind
+                && r.key.dataset == dataset
+                && r.criterion == *label
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (paper_order(&a.key.arch), a.key.width).cmp(&(paper_order(&b.key.arch), b.key.width))
+    });
+    let rules: BTreeSet<&str> = rows.iter().map(|r| r.rule.as_str()).collect();
+    let rule_text = rules.into_iter().collect::<Vec<_>>().join(", ");
+    let title = if rule_text == *label {
+        format!("Models under '{label}' — platform {platform}, dataset {dataset}")
+    } else {
+        format!("Models under '{label}' ({rule_text}) — platform {platform}, dataset {dataset}")
+    };
+    let multi_run = rows.iter().any(|r| matches!(r.outcome, ModelOutcome::Stopped { runs, .. } | ModelOutcome::Censored { runs, .. } if runs > 1));
+    let combined = rows.iter().any(|r| r.rule.contains('|'));
+    let mut columns = vec![Column::new("arch", "arch"), Column::new("width", "width")];
+    if multi_run {
+        columns.push(Column::new("runs", "runs"));
     }
-    tables
+    if combined {
+        columns.push(Column::new("fired", "fired"));
+    }
+    columns.extend([
+        Column::new("stop_epoch", "stop epoch"),
+        Column::with_unit("accuracy", "accuracy", "test, fraction"),
+        energy_column("energy", "energy", kind),
+        eff_column("eff_eq2", "Eq. 2", kind),
+        eff_column("eff_eq3", "Eq. 3", kind),
+    ]);
+    let mut t = Table::new(
+        "models",
+        format!("{title}{}{}", kind_note(kinds, kind), ctx.suffix),
+        columns,
+    );
+    for r in rows {
+        t.push(model_row(r, summary, group, multi_run, combined));
+    }
+    t
+}
+
+/// One model's row: arch and width, runs and fired if shown, its outcome, its arch's Eq. 3.
+fn model_row(
+    r: &ModelResult,
+    summary: &Summary,
+    group: &ModelGroup<'_>,
+    multi_run: bool,
+    combined: bool,
+) -> Vec<Cell> {
+    let kind = group.kind;
+    let eq3 = summary
+        .eq3
+        .iter()
+        .find(|e| {
+            e.key.platform == group.platform
+                && e.key.kind == kind
+                && e.key.dataset == group.dataset
+                && e.key.arch == r.key.arch
+                && e.criterion == group.label
+        })
+        .and_then(|e| e.eq3.mean);
+    let mut row = vec![Cell::text(&r.key.arch), Cell::Int(i64::from(r.key.width))];
+    let runs = match &r.outcome {
+        ModelOutcome::Stopped { runs, .. } | ModelOutcome::Censored { runs, .. } => *runs,
+        ModelOutcome::Unusable { .. } => 0,
+    };
+    if multi_run {
+        row.push(Cell::Int(runs as i64));
+    }
+    if combined {
+        row.push(match &r.outcome {
+            ModelOutcome::Stopped { fired, runs, .. } => Cell::text(fired_text(fired, *runs)),
+            _ => Cell::Empty,
+        });
+    }
+    row.extend(outcome_cells(&r.outcome, kind));
+    row.push(eff_cell(kind, eq3));
+    row
+}
+
+/// The stop epoch, accuracy, energy and Eq. 2 cells of one outcome (text when it did not stop).
+fn outcome_cells(outcome: &ModelOutcome, kind: EnergyKind) -> [Cell; 4] {
+    match outcome {
+        ModelOutcome::Stopped {
+            stop,
+            acc,
+            energy,
+            eff,
+            ..
+        } => [
+            Cell::text(stop.display()),
+            Cell::num(*acc, ACC_FMT),
+            energy_cell(kind, *energy),
+            eff_cell(kind, *eff),
+        ],
+        ModelOutcome::Censored {
+            last,
+            censored_runs,
+            runs,
+        } => {
+            let mut s = format!("not reached by epoch {}", last.display());
+            if censored_runs < runs {
+                s.push_str(&format!(" in {censored_runs} of {runs} runs"));
+            }
+            [Cell::text(s), Cell::Empty, Cell::Empty, Cell::Empty]
+        }
+        ModelOutcome::Unusable { .. } => [
+            Cell::text("unusable (see warnings)"),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+        ],
+    }
 }
 
 /// `accuracy:0.99@train`, or `epochs:100 (2 runs), accuracy:0.99@train (4 runs)`
@@ -373,98 +421,125 @@ pub fn overall_tables(summary: &Summary, ctx: &TableContext) -> Vec<Table> {
         .collect();
     platforms.dedup();
     let kinds: BTreeSet<EnergyKind> = platforms.iter().map(|p| p.1).collect();
-    let mut out = Vec::new();
-    for (platform, kind) in platforms {
-        let here: Vec<_> = summary
-            .eq4
+    platforms
+        .iter()
+        .map(|(platform, kind)| overall_table(summary, platform, *kind, &kinds, ctx))
+        .collect()
+}
+
+/// One platform's Table 12: an Eq. 4 row per architecture, then the arch/arch ratio rows.
+fn overall_table(
+    summary: &Summary,
+    platform: &str,
+    kind: EnergyKind,
+    kinds: &BTreeSet<EnergyKind>,
+    ctx: &TableContext,
+) -> Table {
+    let here: Vec<_> = summary
+        .eq4
+        .iter()
+        .filter(|r| r.key.platform == platform && r.key.kind == kind)
+        .collect();
+    let mut datasets: Vec<&str> = here.iter().map(|r| r.key.dataset.as_str()).collect();
+    datasets.sort_by_key(|d| paper_order(d));
+    datasets.dedup();
+    let mut archs: Vec<&str> = here.iter().map(|r| r.key.arch.as_str()).collect();
+    archs.sort_by_key(|a| paper_order(a));
+    archs.dedup();
+    let ratios: Vec<_> = summary
+        .ratios
+        .iter()
+        .filter(|r| r.platform == platform && r.kind == kind)
+        .collect();
+    let ds_ratios: Vec<(String, String)> = ratios
+        .iter()
+        .filter(|r| r.what == RatioKind::Dataset)
+        .map(|r| (r.numerator.clone(), r.denominator.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut cols = vec![Column::new("arch", "Eq. 4")];
+    cols.extend(datasets.iter().map(|d| eff_column(d, d, kind)));
+    cols.extend(
+        ds_ratios
             .iter()
-            .filter(|r| r.key.platform == platform && r.key.kind == kind)
-            .collect();
-        let mut datasets: Vec<&str> = here.iter().map(|r| r.key.dataset.as_str()).collect();
-        datasets.sort_by_key(|d| paper_order(d));
-        datasets.dedup();
-        let mut archs: Vec<&str> = here.iter().map(|r| r.key.arch.as_str()).collect();
-        archs.sort_by_key(|a| paper_order(a));
-        archs.dedup();
-        let ratios: Vec<_> = summary
-            .ratios
-            .iter()
-            .filter(|r| r.platform == platform && r.kind == kind)
-            .collect();
-        let ds_ratios: Vec<(String, String)> = ratios
-            .iter()
-            .filter(|r| r.what == RatioKind::Dataset)
-            .map(|r| (r.numerator.clone(), r.denominator.clone()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut cols = vec![Column::new("arch", "Eq. 4")];
-        cols.extend(datasets.iter().map(|d| eff_column(d, d, kind)));
-        cols.extend(
-            ds_ratios
-                .iter()
-                .map(|(a, b)| Column::new(&format!("{a}_over_{b}"), &format!("{a}/{b}"))),
-        );
-        let mut t = Table::new(
-            "overall",
-            format!(
-                "Eq. 4 and ratios (Table 12) — platform {platform}{}{}",
-                kind_note(&kinds, kind),
-                ctx.suffix
-            ),
-            cols,
-        );
-        for a in &archs {
-            let mut row = vec![Cell::text(*a)];
-            for d in &datasets {
-                let v = here
-                    .iter()
-                    .find(|r| r.key.arch == *a && r.key.dataset == *d)
-                    .and_then(|r| r.eq4.mean);
-                row.push(eff_cell(kind, v));
-            }
-            for (n, dn) in &ds_ratios {
-                let v = ratios
-                    .iter()
-                    .find(|r| {
-                        r.what == RatioKind::Dataset
-                            && r.within == *a
-                            && r.numerator == *n
-                            && r.denominator == *dn
-                    })
-                    .and_then(|r| r.value);
-                row.push(Cell::opt(v, RATIO_FMT));
-            }
-            t.push(row);
-        }
-        for r in ratios.iter().filter(|r| r.what == RatioKind::Arch) {
-            // One row per arch pair, filled across datasets.
-            let label = format!("{}/{}", r.numerator, r.denominator);
-            if t.rows
-                .iter()
-                .any(|row| row.first() == Some(&Cell::text(&label)))
-            {
-                continue;
-            }
-            let mut row = vec![Cell::text(&label)];
-            for d in &datasets {
-                let v = ratios
-                    .iter()
-                    .find(|x| {
-                        x.what == RatioKind::Arch
-                            && x.within == *d
-                            && x.numerator == r.numerator
-                            && x.denominator == r.denominator
-                    })
-                    .and_then(|x| x.value);
-                row.push(Cell::opt(v, RATIO_FMT));
-            }
-            t.push(row);
-        }
-        t.notes.push("ratio rows and columns are unitless".into());
-        out.push(t);
+            .map(|(a, b)| Column::new(&format!("{a}_over_{b}"), &format!("{a}/{b}"))),
+    );
+    let mut t = Table::new(
+        "overall",
+        format!(
+            "Eq. 4 and ratios (Table 12) — platform {platform}{}{}",
+            kind_note(kinds, kind),
+            ctx.suffix
+        ),
+        cols,
+    );
+    for a in &archs {
+        t.push(arch_row(a, &here, &datasets, &ratios, &ds_ratios, kind));
     }
-    out
+    push_arch_ratio_rows(&mut t, &ratios, &datasets);
+    t.notes.push("ratio rows and columns are unitless".into());
+    t
+}
+
+/// One architecture's row: its Eq. 4 per dataset, then its dataset/dataset ratios.
+fn arch_row(
+    a: &str,
+    here: &[&Eq4Row],
+    datasets: &[&str],
+    ratios: &[&RatioRow],
+    ds_ratios: &[(String, String)],
+    kind: EnergyKind,
+) -> Vec<Cell> {
+    let mut row = vec![Cell::text(a)];
+    for d in datasets {
+        let v = here
+            .iter()
+            .find(|r| r.key.arch == a && r.key.dataset == *d)
+            .and_then(|r| r.eq4.mean);
+        row.push(eff_cell(kind, v));
+    }
+    for (n, dn) in ds_ratios {
+        let v = ratios
+            .iter()
+            .find(|r| {
+                r.what == RatioKind::Dataset
+                    && r.within == a
+                    && r.numerator == *n
+                    && r.denominator == *dn
+            })
+            .and_then(|r| r.value);
+        row.push(Cell::opt(v, RATIO_FMT));
+    }
+    row
+}
+
+/// Appends a row per arch/arch ratio pair not already in `t`, filled across datasets.
+fn push_arch_ratio_rows(t: &mut Table, ratios: &[&RatioRow], datasets: &[&str]) {
+    for r in ratios.iter().filter(|r| r.what == RatioKind::Arch) {
+        // One row per arch pair, filled across datasets.
+        let label = format!("{}/{}", r.numerator, r.denominator);
+        if t.rows
+            .iter()
+            .any(|row| row.first() == Some(&Cell::text(&label)))
+        {
+            continue;
+        }
+        let mut row = vec![Cell::text(&label)];
+        for d in datasets {
+            let v = ratios
+                .iter()
+                .find(|x| {
+                    x.what == RatioKind::Arch
+                        && x.within == *d
+                        && x.numerator == r.numerator
+                        && x.denominator == r.denominator
+                })
+                .and_then(|x| x.value);
+            row.push(Cell::opt(v, RATIO_FMT));
+        }
+        t.push(row);
+    }
 }
 
 /// Every ratio as one row (for scripts; same numbers as Table 12).

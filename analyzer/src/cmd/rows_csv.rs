@@ -200,93 +200,10 @@ pub fn parse(path: &Path, text: &str) -> Result<RowsFile, RowsError> {
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
-    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
-    let mut idx = Vec::new();
-    for (col, names) in REQUIRED {
-        idx.push(find(names).ok_or_else(|| RowsError::MissingColumn {
-            path: p(),
-            column: col,
-            accepted: names.join(", "),
-            found: header.join(", "),
-        })?);
-    }
-    let acc_i = find(&["acc", "accuracy"]);
-    let eff_i = find(&["eff", "eff_published", "efficiency"]);
-    let platform_i = find(&["platform"]);
-    let energy = ENERGY_NAMES.iter().find_map(|(name, unit)| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .map(|i| (i, *name, *unit))
-    });
+    let cols = find_columns(path, &header)?;
     let mut rows: Vec<SummaryRow> = Vec::new();
     for (line, rec) in recs {
-        if rec.len() != header.len() {
-            return Err(RowsError::FieldCount {
-                path: p(),
-                line,
-                found: rec.len(),
-                expected: header.len(),
-            });
-        }
-        let field_err = |i: usize, expected: &'static str| RowsError::Field {
-            path: p(),
-            line,
-            column: header[i].clone(),
-            value: rec[i].trim().to_string(),
-            expected,
-        };
-        let text_at = |i: usize| rec[i].trim().to_string();
-        let num_at = |i: Option<usize>| -> Result<Option<f64>, RowsError> {
-            let Some(i) = i else { return Ok(None) };
-            let s = rec[i].trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            match s.parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
-                _ => Err(field_err(i, "a non-negative number")),
-            }
-        };
-        let width = text_at(idx[3])
-            .parse::<u32>()
-            .map_err(|_| field_err(idx[3], "a whole number"))?;
-        let stop_text = text_at(idx[4]);
-        let stop = match stop_text.strip_prefix('>') {
-            Some(n) => n.trim().parse().map(RowStop::NotReached),
-            None => stop_text.parse().map(RowStop::At),
-        }
-        .map_err(|_| field_err(idx[4], "an epoch number, or >N for not reached by epoch N"))?;
-        let acc = num_at(acc_i)?;
-        if let (Some(a), Some(i)) = (acc, acc_i) {
-            if a > 1.0 {
-                return Err(field_err(
-                    i,
-                    "an accuracy as a fraction in [0, 1] (not a percentage)",
-                ));
-            }
-        }
-        let row = SummaryRow {
-            line,
-            platform: platform_i.map(text_at).filter(|s| !s.is_empty()),
-            dataset: text_at(idx[0]),
-            criterion: text_at(idx[1]),
-            arch: text_at(idx[2]),
-            width,
-            stop,
-            acc,
-            energy: num_at(energy.map(|e| e.0))?,
-            eff: num_at(eff_i)?,
-        };
-        for (i, name) in [
-            (idx[0], &row.dataset),
-            (idx[1], &row.criterion),
-            (idx[2], &row.arch),
-        ] {
-            if name.is_empty() {
-                return Err(field_err(i, "a name"));
-            }
-        }
+        let row = parse_row(path, &header, &cols, line, &rec)?;
         if let Some(first) = rows.iter().find(|r| {
             (&r.platform, &r.dataset, &r.criterion, &r.arch, r.width)
                 == (
@@ -308,10 +225,130 @@ pub fn parse(path: &Path, text: &str) -> Result<RowsFile, RowsError> {
     Ok(RowsFile {
         path: p(),
         rows,
-        energy_column: energy.map(|e| e.1.to_string()),
-        energy_unit: energy.and_then(|e| e.2),
-        has_eff: eff_i.is_some(),
+        energy_column: cols.energy.map(|e| e.1.to_string()),
+        energy_unit: cols.energy.and_then(|e| e.2),
+        has_eff: cols.eff.is_some(),
     })
+}
+
+/// Where each column is in the header.
+struct Columns {
+    /// The [`REQUIRED`] columns, in that order.
+    required: Vec<usize>,
+    acc: Option<usize>,
+    eff: Option<usize>,
+    platform: Option<usize>,
+    /// The energy column: index, name, and the unit its name implies.
+    energy: Option<(usize, &'static str, Option<EnergyUnit>)>,
+}
+
+/// Finds the columns by name in the (lowercased) header; a missing required one is an error.
+fn find_columns(path: &Path, header: &[String]) -> Result<Columns, RowsError> {
+    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+    let mut required = Vec::new();
+    for (col, names) in REQUIRED {
+        required.push(find(names).ok_or_else(|| RowsError::MissingColumn {
+            path: path.to_path_buf(),
+            column: col,
+            accepted: names.join(", "),
+            found: header.join(", "),
+        })?);
+    }
+    let acc = find(&["acc", "accuracy"]);
+    let eff = find(&["eff", "eff_published", "efficiency"]);
+    let platform = find(&["platform"]);
+    let energy = ENERGY_NAMES.iter().find_map(|(name, unit)| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .map(|i| (i, *name, *unit))
+    });
+    Ok(Columns {
+        required,
+        acc,
+        eff,
+        platform,
+        energy,
+    })
+}
+
+/// Reads the record on `line` into a row, naming the first field that does not parse.
+fn parse_row(
+    path: &Path,
+    header: &[String],
+    cols: &Columns,
+    line: usize,
+    rec: &[String],
+) -> Result<SummaryRow, RowsError> {
+    let p = || path.to_path_buf();
+    let idx = &cols.required;
+    if rec.len() != header.len() {
+        return Err(RowsError::FieldCount {
+            path: p(),
+            line,
+            found: rec.len(),
+            expected: header.len(),
+        });
+    }
+    let field_err = |i: usize, expected: &'static str| RowsError::Field {
+        path: p(),
+        line,
+        column: header[i].clone(),
+        value: rec[i].trim().to_string(),
+        expected,
+    };
+    let text_at = |i: usize| rec[i].trim().to_string();
+    let num_at = |i: Option<usize>| -> Result<Option<f64>, RowsError> {
+        let Some(i) = i else { return Ok(None) };
+        let s = rec[i].trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+            _ => Err(field_err(i, "a non-negative number")),
+        }
+    };
+    let width = text_at(idx[3])
+        .parse::<u32>()
+        .map_err(|_| field_err(idx[3], "a whole number"))?;
+    let stop_text = text_at(idx[4]);
+    let stop = match stop_text.strip_prefix('>') {
+        Some(n) => n.trim().parse().map(RowStop::NotReached),
+        None => stop_text.parse().map(RowStop::At),
+    }
+    .map_err(|_| field_err(idx[4], "an epoch number, or >N for not reached by epoch N"))?;
+    let acc = num_at(cols.acc)?;
+    if let (Some(a), Some(i)) = (acc, cols.acc) {
+        if a > 1.0 {
+            return Err(field_err(
+                i,
+                "an accuracy as a fraction in [0, 1] (not a percentage)",
+            ));
+        }
+    }
+    let row = SummaryRow {
+        line,
+        platform: cols.platform.map(text_at).filter(|s| !s.is_empty()),
+        dataset: text_at(idx[0]),
+        criterion: text_at(idx[1]),
+        arch: text_at(idx[2]),
+        width,
+        stop,
+        acc,
+        energy: num_at(cols.energy.map(|e| e.0))?,
+        eff: num_at(cols.eff)?,
+    };
+    for (i, name) in [
+        (idx[0], &row.dataset),
+        (idx[1], &row.criterion),
+        (idx[2], &row.arch),
+    ] {
+        if name.is_empty() {
+            return Err(field_err(i, "a name"));
+        }
+    }
+    Ok(row)
 }
 
 #[cfg(test)]

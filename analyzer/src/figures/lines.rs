@@ -12,7 +12,7 @@ use super::canvas::{self, Body, DrawError, LegendEntry, Mark, Page, Swatch};
 use super::chart::{self, Frame};
 use super::downsample::minmax_downsample;
 use super::style::{self, series_color, Shape, Theme, REFERENCE};
-use super::{finish, FigureError, ImageFormat, LinePanels, Rendered};
+use super::{finish, FigureError, ImageFormat, LinePanels, Panel, Rendered, Series};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -93,116 +93,17 @@ pub(crate) fn prepare(
         } else {
             panel.title.clone()
         };
-        let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite();
-        let points = || {
-            panel
-                .series
-                .iter()
-                .flat_map(|s| s.points.iter().copied().filter(finite))
-        };
-        let marker_points = || {
-            panel
-                .series
-                .iter()
-                .flat_map(|s| s.markers.iter().map(|m| (m.x, m.y)).filter(finite))
-        };
-        let non_finite: usize =
-            panel.series.iter().map(|s| s.points.len()).sum::<usize>() - points().count();
-        if non_finite > 0 {
-            notes.push(format!(
-                "{name}: {non_finite} non-finite point(s) not drawn"
-            ));
-        }
-        let log_x = panel.log_x && points().any(|p| p.0 > 0.0);
-        let log_y = panel.log_y && points().any(|p| p.1 > 0.0);
-        for (asked, got, axis) in [(panel.log_x, log_x, "x"), (panel.log_y, log_y, "y")] {
-            if asked && !got && points().next().is_some() {
-                notes.push(format!(
-                    "{name}: no positive {axis} value, {axis} axis drawn linear"
-                ));
-            }
-        }
-        let usable = |p: &(f64, f64)| (!log_x || p.0 > 0.0) && (!log_y || p.1 > 0.0);
-        let hidden = points().filter(|p| !usable(p)).count();
-        if hidden > 0 {
-            notes.push(format!(
-                "{name}: {hidden} value(s) ≤ 0 left off the log scale"
-            ));
-        }
-        let xs = points()
-            .chain(marker_points())
-            .filter(|p| usable(p))
-            .map(|p| p.0)
-            .chain(
-                panel
-                    .vlines
-                    .iter()
-                    .copied()
-                    .filter(|x| x.is_finite() && (!log_x || *x > 0.0)),
-            );
-        let integer_x = !log_x && points().all(|p| p.0.fract() == 0.0);
-        let x = Axis::numeric(
-            xs,
-            Fit {
-                log: log_x,
-                integer: integer_x,
-                include_zero: false,
-                pad: 0.02,
-            },
-        );
-        let ys = points()
-            .chain(marker_points())
-            .filter(|p| usable(p))
-            .map(|p| p.1);
-        let y = Axis::numeric(
-            ys,
-            Fit {
-                log: log_y,
-                integer: false,
-                include_zero: panel.y_from_zero && !log_y,
-                pad: 0.05,
-            },
-        );
-        let to_plot = |p: &(f64, f64)| Some((x.to_plot(p.0)?, y.to_plot(p.1)?));
-
+        let (x, y) = fit_axes(panel, &name, &mut notes);
         let mut lines = vec![];
         for s in &panel.series {
-            let (ci, new) = colors.index(&s.label);
-            let dots = s.dots || style::needs_dots(ci);
-            if new && !s.label.is_empty() {
-                series_legend.push(LegendEntry {
-                    label: s.label.clone(),
-                    swatch: Swatch::Line {
-                        color: series_color(ci),
-                        dashed: s.dashed,
-                        dots,
-                    },
-                });
-            }
-            let mut segments: Vec<Vec<(f64, f64)>> = vec![];
-            let mut current = vec![];
-            for p in &s.points {
-                match to_plot(p) {
-                    Some(q) => current.push(q),
-                    None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
-                    None => {}
-                }
-            }
-            if !current.is_empty() {
-                segments.push(current);
-            }
-            let markers = s
-                .markers
-                .iter()
-                .filter_map(|m| Some((to_plot(&(m.x, m.y))?, Shape::nth(shapes.index(&m.label).0))))
-                .collect();
-            lines.push(PlotLine {
-                color: series_color(ci),
-                dashed: s.dashed,
-                dots,
-                segments,
-                markers,
-            });
+            lines.push(plot_series(
+                s,
+                &x,
+                &y,
+                &mut colors,
+                &mut shapes,
+                &mut series_legend,
+            ));
         }
         let has_data = lines.iter().any(|l| !l.segments.is_empty());
         let vlines = panel
@@ -225,19 +126,7 @@ pub(crate) fn prepare(
     if !panels.iter().any(|p| p.has_data) {
         return Err("no finite data point in any panel".to_string());
     }
-    let mut legend = series_legend;
-    legend.extend(shapes.0.iter().enumerate().map(|(i, label)| LegendEntry {
-        label: label.clone(),
-        swatch: Swatch::Marker(Shape::nth(i)),
-    }));
-    if let Some(label) = &fig.vline_label {
-        if panels.iter().any(|p| !p.vlines.is_empty()) {
-            legend.push(LegendEntry {
-                label: label.clone(),
-                swatch: Swatch::VLine,
-            });
-        }
-    }
+    let legend = legend(series_legend, &shapes, fig.vline_label.as_deref(), &panels);
     // Four panels read best as 2 × 2; otherwise rows of up to three.
     let default_columns = if panels.len() == 4 { 2 } else { 3 };
     let columns = fig
@@ -257,6 +146,152 @@ pub(crate) fn prepare(
         },
     };
     Ok((page, notes))
+}
+
+/// Fits a panel's axes to its drawable points, noting under `name` what is left off.
+fn fit_axes(panel: &Panel, name: &str, notes: &mut Vec<String>) -> (Axis, Axis) {
+    let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let points = || {
+        panel
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().copied().filter(finite))
+    };
+    let marker_points = || {
+        panel
+            .series
+            .iter()
+            .flat_map(|s| s.markers.iter().map(|m| (m.x, m.y)).filter(finite))
+    };
+    let non_finite: usize =
+        panel.series.iter().map(|s| s.points.len()).sum::<usize>() - points().count();
+    if non_finite > 0 {
+        notes.push(format!(
+            "{name}: {non_finite} non-finite point(s) not drawn"
+        ));
+    }
+    let log_x = panel.log_x && points().any(|p| p.0 > 0.0);
+    let log_y = panel.log_y && points().any(|p| p.1 > 0.0);
+    for (asked, got, axis) in [(panel.log_x, log_x, "x"), (panel.log_y, log_y, "y")] {
+        if asked && !got && points().next().is_some() {
+            notes.push(format!(
+                "{name}: no positive {axis} value, {axis} axis drawn linear"
+            ));
+        }
+    }
+    let usable = |p: &(f64, f64)| (!log_x || p.0 > 0.0) && (!log_y || p.1 > 0.0);
+    let hidden = points().filter(|p| !usable(p)).count();
+    if hidden > 0 {
+        notes.push(format!(
+            "{name}: {hidden} value(s) ≤ 0 left off the log scale"
+        ));
+    }
+    let xs = points()
+        .chain(marker_points())
+        .filter(|p| usable(p))
+        .map(|p| p.0)
+        .chain(
+            panel
+                .vlines
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite() && (!log_x || *x > 0.0)),
+        );
+    let integer_x = !log_x && points().all(|p| p.0.fract() == 0.0);
+    let x = Axis::numeric(
+        xs,
+        Fit {
+            log: log_x,
+            integer: integer_x,
+            include_zero: false,
+            pad: 0.02,
+        },
+    );
+    let ys = points()
+        .chain(marker_points())
+        .filter(|p| usable(p))
+        .map(|p| p.1);
+    let y = Axis::numeric(
+        ys,
+        Fit {
+            log: log_y,
+            integer: false,
+            include_zero: panel.y_from_zero && !log_y,
+            pad: 0.05,
+        },
+    );
+    (x, y)
+}
+
+/// Puts one series into plot space: colour (legend entry when new), unbroken segments, markers.
+fn plot_series(
+    s: &Series,
+    x: &Axis,
+    y: &Axis,
+    colors: &mut Labels,
+    shapes: &mut Labels,
+    series_legend: &mut Vec<LegendEntry>,
+) -> PlotLine {
+    let to_plot = |p: &(f64, f64)| Some((x.to_plot(p.0)?, y.to_plot(p.1)?));
+    let (ci, new) = colors.index(&s.label);
+    let dots = s.dots || style::needs_dots(ci);
+    if new && !s.label.is_empty() {
+        series_legend.push(LegendEntry {
+            label: s.label.clone(),
+            swatch: Swatch::Line {
+                color: series_color(ci),
+                dashed: s.dashed,
+                dots,
+            },
+        });
+    }
+    let mut segments: Vec<Vec<(f64, f64)>> = vec![];
+    let mut current = vec![];
+    for p in &s.points {
+        match to_plot(p) {
+            Some(q) => current.push(q),
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    let markers = s
+        .markers
+        .iter()
+        .filter_map(|m| Some((to_plot(&(m.x, m.y))?, Shape::nth(shapes.index(&m.label).0))))
+        .collect();
+    PlotLine {
+        color: series_color(ci),
+        dashed: s.dashed,
+        dots,
+        segments,
+        markers,
+    }
+}
+
+/// The legend: series, then marker shapes, then the vertical lines' label if a panel draws one.
+fn legend(
+    series_legend: Vec<LegendEntry>,
+    shapes: &Labels,
+    vline_label: Option<&str>,
+    panels: &[PlotPanel],
+) -> Vec<LegendEntry> {
+    let mut legend = series_legend;
+    legend.extend(shapes.0.iter().enumerate().map(|(i, label)| LegendEntry {
+        label: label.clone(),
+        swatch: Swatch::Marker(Shape::nth(i)),
+    }));
+    if let Some(label) = vline_label {
+        if panels.iter().any(|p| !p.vlines.is_empty()) {
+            legend.push(LegendEntry {
+                label: label.to_string(),
+                swatch: Swatch::VLine,
+            });
+        }
+    }
+    legend
 }
 
 impl Body for LineBody {

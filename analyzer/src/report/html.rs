@@ -127,6 +127,31 @@ pub fn page(
     dir: &Path,
 ) -> Result<String, ReportError> {
     let fmts = &opts.formats;
+    let mut h = head_html(loaded, opts);
+    h.push_str(&modelled_banner(a));
+    h.push_str(
+        "<nav><ol><li><a href=\"#measured\">What was measured and how</a></li>\
+         <li><a href=\"#overall\">Overall result</a></li>\
+         <li><a href=\"#criteria\">Per criterion</a></li>\
+         <li><a href=\"#accuracy\">Accuracy per epoch</a></li>\
+         <li><a href=\"#overtraining\">Overtraining</a></li>\
+         <li><a href=\"#platforms\">Platforms</a></li></ol></nav>\n",
+    );
+    h.push_str(&measured_section(a, figs, dir, fmts)?);
+    h.push_str(&overall_section(a, figs, dir, fmts)?);
+    h.push_str(&criteria_section(a, figs, dir, fmts)?);
+    h.push_str(&accuracy_section(figs, dir, fmts)?);
+    h.push_str(&overtraining_section(a, figs, dir, fmts)?);
+    h.push_str(&platforms_section(a, figs, dir, fmts)?);
+    h.push_str(
+        "<p class=\"meta\">Tables are also in tables/ (Markdown, LaTeX, one CSV per table) and \
+         figures in figures/ (SVG and PNG).</p>\n</body>\n</html>\n",
+    );
+    Ok(h)
+}
+
+/// The document head and the page's title with its meta line (runs, platforms, provenance).
+fn head_html(loaded: &Loaded, opts: &ReportOptions) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -148,6 +173,12 @@ pub fn page(
         h.push_str(&format!("<br>{}", escape(p)));
     }
     h.push_str("</p>\n");
+    h
+}
+
+/// The banner listing the efficiency notes on modelled power; empty when there are none.
+fn modelled_banner(a: &Analyses) -> String {
+    let mut h = String::new();
     let modelled: Vec<&String> = a
         .efficiency
         .notes
@@ -163,21 +194,33 @@ pub fn page(
         }
         h.push_str("</ul></div>\n");
     }
-    h.push_str(
-        "<nav><ol><li><a href=\"#measured\">What was measured and how</a></li>\
-         <li><a href=\"#overall\">Overall result</a></li>\
-         <li><a href=\"#criteria\">Per criterion</a></li>\
-         <li><a href=\"#accuracy\">Accuracy per epoch</a></li>\
-         <li><a href=\"#overtraining\">Overtraining</a></li>\
-         <li><a href=\"#platforms\">Platforms</a></li></ol></nav>\n",
-    );
+    h
+}
 
+/// Section 1: the platform facts, the efficiency notes and the measurement figures.
+fn measured_section(
+    a: &Analyses,
+    figs: &[FigureOut],
+    dir: &Path,
+    fmts: &[ImageFormat],
+) -> Result<String, ReportError> {
+    let mut h = String::new();
     h.push_str("<section id=\"measured\"><h2>1. What was measured and how</h2>\n");
     h.push_str(&tables_html(&with_ids(&a.platforms, &["platform-facts"]))?);
     h.push_str(&notes_html(&a.efficiency.notes));
     h.push_str(&figures_in(figs, Section::Measurement, dir, fmts)?);
     h.push_str("</section>\n");
+    Ok(h)
+}
 
+/// Section 2: Eq. 4 explained, the overall, ratio and criteria tables, the overall figures.
+fn overall_section(
+    a: &Analyses,
+    figs: &[FigureOut],
+    dir: &Path,
+    fmts: &[ImageFormat],
+) -> Result<String, ReportError> {
+    let mut h = String::new();
     h.push_str("<section id=\"overall\"><h2>2. Overall result</h2>\n");
     h.push_str(
         "<p>Eq. 4 is the mean over the stopping criteria of Eq. 3, itself the mean over widths \
@@ -189,17 +232,46 @@ pub fn page(
     ))?);
     h.push_str(&figures_in(figs, Section::Overall, dir, fmts)?);
     h.push_str("</section>\n");
+    Ok(h)
+}
 
+/// Section 3: the Eq. 3 tables, the per-criterion figures, then the models tables.
+fn criteria_section(
+    a: &Analyses,
+    figs: &[FigureOut],
+    dir: &Path,
+    fmts: &[ImageFormat],
+) -> Result<String, ReportError> {
+    let mut h = String::new();
     h.push_str("<section id=\"criteria\"><h2>3. Per criterion</h2>\n");
     h.push_str(&tables_html(&with_ids(&a.efficiency, &["eq3"]))?);
     h.push_str(&figures_in(figs, Section::Criteria, dir, fmts)?);
     h.push_str(&tables_html(&with_ids(&a.efficiency, &["models"]))?);
     h.push_str("</section>\n");
+    Ok(h)
+}
 
+/// Section 4: the accuracy-per-epoch figures.
+fn accuracy_section(
+    figs: &[FigureOut],
+    dir: &Path,
+    fmts: &[ImageFormat],
+) -> Result<String, ReportError> {
+    let mut h = String::new();
     h.push_str("<section id=\"accuracy\"><h2>4. Accuracy per epoch</h2>\n");
     h.push_str(&figures_in(figs, Section::Accuracy, dir, fmts)?);
     h.push_str("</section>\n");
+    Ok(h)
+}
 
+/// Section 5: overtraining notes not already in section 1, its tables and figures.
+fn overtraining_section(
+    a: &Analyses,
+    figs: &[FigureOut],
+    dir: &Path,
+    fmts: &[ImageFormat],
+) -> Result<String, ReportError> {
+    let mut h = String::new();
     h.push_str("<section id=\"overtraining\"><h2>5. Overtraining</h2>\n");
     let ot: Vec<&String> = a
         .overtraining
@@ -212,7 +284,17 @@ pub fn page(
     h.push_str(&tables_html(&ot_tables)?);
     h.push_str(&figures_in(figs, Section::Overtraining, dir, fmts)?);
     h.push_str("</section>\n");
+    Ok(h)
+}
 
+/// Section 6: platform notes and tables not shown earlier, and the platform figures.
+fn platforms_section(
+    a: &Analyses,
+    figs: &[FigureOut],
+    dir: &Path,
+    fmts: &[ImageFormat],
+) -> Result<String, ReportError> {
+    let mut h = String::new();
     h.push_str("<section id=\"platforms\"><h2>6. Platforms</h2>\n");
     let pn: Vec<String> = a
         .platforms
@@ -231,9 +313,5 @@ pub fn page(
     h.push_str(&tables_html(&pt)?);
     h.push_str(&figures_in(figs, Section::Platforms, dir, fmts)?);
     h.push_str("</section>\n");
-    h.push_str(
-        "<p class=\"meta\">Tables are also in tables/ (Markdown, LaTeX, one CSV per table) and \
-         figures in figures/ (SVG and PNG).</p>\n</body>\n</html>\n",
-    );
     Ok(h)
 }
