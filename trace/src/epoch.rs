@@ -145,9 +145,11 @@ mod tests {
             .unwrap_err()
             .contains("outside"));
         assert!(ChildEpochLine::parse("epoch 3 done").is_err());
-        assert!(ChildEpochLine::parse(r#"{"event":"epoch_start","epoch":2}"#)
-            .unwrap_err()
-            .contains("epoch_start line"));
+        assert!(
+            ChildEpochLine::parse(r#"{"event":"epoch_start","epoch":2}"#)
+                .unwrap_err()
+                .contains("epoch_start line")
+        );
     }
 
     #[test]
@@ -165,7 +167,10 @@ mod tests {
         for (bad, needle) in [
             (r#"{"event":"epoch_start"}"#, "missing field `epoch`"),
             (r#"{"event":"epoch_start","epoch":0}"#, "start at 1"),
-            (r#"{"event":"batch_end","epoch":1}"#, "unknown event 'batch_end'"),
+            (
+                r#"{"event":"batch_end","epoch":1}"#,
+                "unknown event 'batch_end'",
+            ),
             (r#"{"event":7,"epoch":1}"#, "invalid type"),
         ] {
             let e = ChildLine::parse(bad).unwrap_err();

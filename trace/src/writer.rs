@@ -311,7 +311,12 @@ mod tests {
             .collect();
         let props = || samples_props("r", Compression::SNAPPY);
         let bytes = bytes::Bytes::from(
-            write_batch(Vec::new(), &samples_batch_marked(&ids, &rows).unwrap(), props()).unwrap(),
+            write_batch(
+                Vec::new(),
+                &samples_batch_marked(&ids, &rows).unwrap(),
+                props(),
+            )
+            .unwrap(),
         );
         let read = |bytes: bytes::Bytes, names: Option<&[&str]>| {
             let b = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
@@ -332,7 +337,10 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(marks, [false, false, true, false, false].map(Some));
-        let old = read(bytes, Some(&[sc::T_NS, sc::SOURCE, sc::POWER_W, sc::ENERGY_UJ]));
+        let old = read(
+            bytes,
+            Some(&[sc::T_NS, sc::SOURCE, sc::POWER_W, sc::ENERGY_UJ]),
+        );
         assert_eq!(old.num_columns(), 4);
         assert!(old.column_by_name(sc::BOUNDARY).is_none());
         let plain = [SampleRow {
@@ -343,6 +351,10 @@ mod tests {
         }];
         let b = samples_batch(&ids, &plain).unwrap();
         assert_eq!(b.schema(), samples_schema());
-        assert!(!b.column_by_name(sc::BOUNDARY).unwrap().as_boolean().value(0));
+        assert!(!b
+            .column_by_name(sc::BOUNDARY)
+            .unwrap()
+            .as_boolean()
+            .value(0));
     }
 }
