@@ -45,6 +45,20 @@ if [ "${TRAINWATT_NO_TORCH:-0}" != "1" ]; then
         "$PY" -m pip install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" ) 9>"$lock"
       ;;
   esac
+  # The Python helper (python/, package `trainwatt`) into the venv this
+  # script made (never into a user's TRAINWATT_PYTHON): installed again when
+  # the clone's version differs. No dependencies, no network.
+  HELPER="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/python"
+  if [ -z "${TRAINWATT_PYTHON:-}" ] && [ -f "$HELPER/pyproject.toml" ]; then
+    want=$(sed -n 's/^version = "\(.*\)"/\1/p' "$HELPER/pyproject.toml")
+    got=$("$PY" -c 'import trainwatt,sys; sys.stdout.write(trainwatt.__version__)' 2>/dev/null || true)
+    if [ "$got" != "$want" ]; then
+      log "installing the trainwatt Python helper ($want) into $VENV"
+      ( flock 9
+        "$PY" -m pip install --quiet --disable-pip-version-check --no-deps \
+          --no-build-isolation "$HELPER" >&2 ) 9>"$CACHE/pip.lock"
+    fi
+  fi
   PYBIN="$(dirname "$PY")"
   TORCH_LIB="$("$PY" -c 'import os,torch; print(os.path.join(os.path.dirname(torch.__file__),"lib"))' 2>/dev/null)"
   ENV_LINES="export PATH=\"$PYBIN:\$PATH\"

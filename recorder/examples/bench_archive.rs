@@ -12,7 +12,7 @@
 //! usage: bench_archive OUT RUNS EPOCHS EPOCH_S RATE_HZ [--keep-segments]
 //! Prints the sample count; writes it to OUT/SAMPLES.
 
-use recorder::sink::{write_epochs, write_segment, SampleRow};
+use recorder::sink::{write_epochs, write_segment, MarkedSampleRow};
 use std::path::{Path, PathBuf};
 use trainwatt_trace::layout::Partition;
 use trainwatt_trace::{
@@ -102,7 +102,7 @@ fn write_run(
         .map(|_| 1_000_000_000 + (rng.next() % 99_000_000_000) as i64)
         .collect();
     let per_segment = rate_hz.round() as i64; // one segment per second, as recorded
-    let mut rows: Vec<SampleRow> = Vec::with_capacity(per_segment as usize * SOURCES.len());
+    let mut rows: Vec<MarkedSampleRow> = Vec::with_capacity(per_segment as usize * SOURCES.len());
     let (mut segment, mut prev_t) = (0usize, 0i64);
     for k in 0..n {
         let t = k * period_ns + (rng.next() % (period_ns as u64 / 20).max(1)) as i64;
@@ -112,11 +112,12 @@ fn write_run(
             let noise = (rng.unit() - 0.5) * swing_w / 10.0;
             let p = (mean_w + swing_w * (t as f64 * 1e-9 * 0.7 + phase[s]).sin() + noise).max(0.5);
             energy_uj[s] += (p * dt_s * 1e6) as i64;
-            rows.push(SampleRow {
+            rows.push(MarkedSampleRow {
                 t_ns: t,
                 source: s as u16,
                 power_w: Some(p as f32),
                 energy_uj: Some(energy_uj[s]),
+                boundary: false,
             });
         }
         if (k + 1) % per_segment == 0 || k + 1 == n {

@@ -200,17 +200,19 @@ pub fn compact_samples(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::{write_segment, SampleRow};
+    use crate::sink::{write_segment, MarkedSampleRow};
+    use arrow::array::Array;
 
-    fn rows(seg: u32, n: u32) -> Vec<SampleRow> {
+    fn rows(seg: u32, n: u32) -> Vec<MarkedSampleRow> {
         (0..n)
             .flat_map(|i| {
                 let t = i64::from(seg * 1000 + i) * 1_000_000;
-                (0..3u16).map(move |s| SampleRow {
+                (0..3u16).map(move |s| MarkedSampleRow {
                     t_ns: t,
                     source: s,
                     power_w: Some(10.0 * f32::from(s + 1)),
                     energy_uj: (s != 2).then_some(t / 1000 * i64::from(s + 1)),
+                    boundary: i % 50 == 7,
                 })
             })
             .collect()
@@ -243,8 +245,18 @@ mod tests {
         // Sorted by (source, t_ns) across the whole run.
         let mut last = (-1i16, i64::MIN);
         let mut n = 0;
+        let mut marked = 0;
         for b in open_batches(&files[0]).unwrap() {
             let b = b.unwrap();
+            // The boundary marks survive compaction, on the same rows.
+            let mark = b.column_by_name(sc::BOUNDARY).unwrap().as_boolean();
+            let t_ns = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..b.num_rows() {
+                let tick = t_ns.value(i) / 1_000_000 % 1000;
+                assert_eq!(mark.value(i), tick % 50 == 7, "row {i}");
+                assert!(!mark.is_null(i));
+                marked += usize::from(mark.value(i));
+            }
             let k = b.column(1).as_dictionary::<Int16Type>().keys().clone();
             let t = b
                 .column(0)
@@ -258,6 +270,8 @@ mod tests {
             }
         }
         assert_eq!(n, 3000);
+        // 4 marked ticks per 200-tick segment, 3 sources, 5 segments.
+        assert_eq!(marked, 4 * 3 * 5);
     }
 
     #[test]

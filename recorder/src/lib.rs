@@ -3,11 +3,13 @@
 //! `train`, `study`).
 
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod compact;
 pub mod cputime;
 pub mod fsutil;
 pub mod host;
+pub mod rates;
 pub mod recording;
 pub mod sampler;
 pub mod sink;

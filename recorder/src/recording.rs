@@ -7,12 +7,18 @@
 //! completed epoch is ever lost); [`Recording::finish`] stops sampling,
 //! closes the last segment and writes the final manifest. A run killed with
 //! SIGKILL keeps status `running`, its closed segments and its epochs.
+//!
+//! Epoch boundaries are stamped with a [`Stamper`]: a boundary read of
+//! every source whose instant is the boundary (see `sampler`).
 
 use crate::fsutil;
-use crate::sampler::{self, Clock, LiveTotals, SamplerHandle};
+use crate::rates::{RatePlan, RateReason, RateSettings};
+use crate::sampler::{self, BoundaryProbe, BoundaryRead, Clock, LiveTotals, SamplerHandle};
 use crate::sink::{self, SinkError, SinkReport};
 use crate::sources::PowerSource;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use trainwatt_trace::layout::Partition;
@@ -54,19 +60,54 @@ pub enum RecordingError {
 /// Settings of a recording.
 #[derive(Debug, Clone)]
 pub struct RecordingOptions {
-    pub rate_hz: f64,
+    /// The cap on the sources' rates and the per-source rates (`--rate`).
+    pub rates: RateSettings,
     /// How often a complete samples segment reaches disk.
     pub flush_interval: Duration,
     /// Rewrite the segments into one file when the run ends cleanly.
     pub compact: bool,
+    /// The command stamps epochs with boundary reads (the manifest says so
+    /// from the start, so a killed run says it too).
+    pub boundary_reads: bool,
 }
 
 impl Default for RecordingOptions {
     fn default() -> Self {
         Self {
-            rate_hz: 1000.0,
+            rates: RateSettings::default(),
             flush_interval: Duration::from_secs(1),
             compact: true,
+            boundary_reads: false,
+        }
+    }
+}
+
+/// Stamps epoch boundaries with boundary reads; cheap to clone, usable from
+/// any thread and from closures that cannot borrow the [`Recording`].
+#[derive(Debug, Clone)]
+pub struct Stamper {
+    probe: Option<BoundaryProbe>,
+    clock: Clock,
+    live: Arc<Mutex<LiveTotals>>,
+    unanswered: Arc<AtomicU64>,
+}
+
+impl Stamper {
+    /// A boundary read now: its instant is the boundary. Where the sampler
+    /// cannot answer (it stopped after a disk error) the boundary is a plain
+    /// clock reading with the latest totals, and the run is warned about it.
+    pub fn stamp(&self) -> BoundaryRead {
+        if let Some(b) = self.probe.as_ref().and_then(BoundaryProbe::read) {
+            return b;
+        }
+        self.unanswered.fetch_add(1, Ordering::Relaxed);
+        BoundaryRead {
+            t_ns: self.clock.now_ns(),
+            live: self
+                .live
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         }
     }
 }
@@ -81,6 +122,7 @@ pub struct Recording {
     sampler: Option<SamplerHandle>,
     writer: Option<JoinHandle<Result<SinkReport, SinkError>>>,
     compact: bool,
+    unanswered: Arc<AtomicU64>,
 }
 
 /// What a finished recording produced.
@@ -160,19 +202,17 @@ impl Recording {
         manifest.run_id = run_id.clone();
         manifest.started_at_utc = clock.started_at_utc();
         manifest.status = RunStatus::Running;
-        // A source read every tick (poll_hz 0) or faster than the sampler is
-        // in fact read at the sampler's rate; record what really happens.
-        manifest.sources = sources
-            .iter()
-            .map(|s| {
-                let mut info = s.info();
-                if info.poll_hz <= 0.0 || info.poll_hz > opts.rate_hz {
-                    info.poll_hz = opts.rate_hz;
-                }
-                info
-            })
-            .collect();
-        manifest.sampler.rate_hz = opts.rate_hz;
+        let infos: Vec<_> = sources.iter().map(|s| s.info()).collect();
+        let updates: Vec<_> = sources.iter().map(|s| s.update_rate()).collect();
+        let plan = RatePlan::new(&infos, &updates, &opts.rates);
+        manifest.sources = source_entries(infos, &updates, &plan);
+        for key in &plan.unmatched {
+            manifest
+                .warnings
+                .push(format!("--rate {key}=…: no source here is called {key}"));
+        }
+        manifest.sampler.rate_hz = plan.tick_hz;
+        manifest.sampler.boundary_reads = opts.boundary_reads;
         write_manifest(&dir, &manifest)?;
 
         let ids: Vec<String> = manifest.sources.iter().map(|s| s.id.clone()).collect();
@@ -187,12 +227,11 @@ impl Recording {
                 what: "writer",
                 source,
             })?;
-        let sampler = sampler::spawn(sources, clock, opts.rate_hz, tx).map_err(|source| {
-            RecordingError::Thread {
+        let sampler =
+            sampler::spawn(sources, clock, plan, tx).map_err(|source| RecordingError::Thread {
                 what: "sampler",
                 source,
-            }
-        })?;
+            })?;
         Ok(Self {
             dir,
             manifest,
@@ -201,7 +240,18 @@ impl Recording {
             sampler: Some(sampler),
             writer: Some(writer),
             compact: opts.compact,
+            unanswered: Arc::default(),
         })
+    }
+
+    /// Where to stamp epoch boundaries (see [`Stamper`]).
+    pub fn stamper(&self) -> Stamper {
+        Stamper {
+            probe: self.sampler.as_ref().map(SamplerHandle::probe),
+            clock: self.clock,
+            live: self.live_shared(),
+            unanswered: self.unanswered.clone(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -293,6 +343,14 @@ impl Recording {
             Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
         m.status = status;
         m.error = error;
+        let unanswered = self.unanswered.load(Ordering::Relaxed);
+        if unanswered > 0 {
+            m.warnings.push(format!(
+                "{unanswered} epoch boundaries could not be read (the sampler had stopped): \
+                 they are plain clock readings with no boundary read at their instant"
+            ));
+        }
+        m.sampler.boundary_reads |= outcome.boundary_reads > 0;
         if outcome.read_errors > 0 {
             m.warnings.push(format!(
                 "{} source reads failed; first errors: {}",
@@ -338,6 +396,35 @@ impl Recording {
             elapsed_ns,
         })
     }
+}
+
+/// The manifest's source entries: each source's `poll_hz` is the rate it is
+/// read at, and its meter's update rate is kept in its settings.
+pub(crate) fn source_entries(
+    infos: Vec<trainwatt_trace::SourceInfo>,
+    updates: &[Option<crate::rates::UpdateRate>],
+    plan: &RatePlan,
+) -> Vec<trainwatt_trace::SourceInfo> {
+    infos
+        .into_iter()
+        .zip(updates)
+        .zip(&plan.sources)
+        .map(|((mut info, update), rate)| {
+            info.poll_hz = rate.hz;
+            let s = &mut info.settings;
+            if let Some(u) = update {
+                s.insert("update_hz".into(), u.hz.into());
+                s.insert("update_hz_from".into(), u.from.clone().into());
+            }
+            let why = match rate.reason {
+                RateReason::Update => "update rate",
+                RateReason::Cap => "--rate cap",
+                RateReason::Override => "--rate SOURCE=HZ",
+            };
+            s.insert("poll_hz_from".into(), why.into());
+            info
+        })
+        .collect()
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), RecordingError> {

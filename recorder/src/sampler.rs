@@ -1,51 +1,39 @@
-//! The sampling loop: reads every source on an absolute schedule on its own
-//! thread and hands batches of rows to the writer thread.
+//! The sampling loop: reads every source on an absolute schedule (see
+//! [`crate::clock`]) on its own thread, each source at its own rate (see
+//! [`crate::rates`]), takes boundary reads on request, and hands batches of
+//! rows to the writer thread.
 //!
-//! Why an absolute schedule: "sleep one period after each read" drifts by
-//! the read time every tick, so a 1 kHz sampler silently becomes a 900 Hz
-//! one. Here tick k is due at `origin + k·period`; when a tick starts after
-//! its successor's deadline has passed, the skipped deadlines are counted as
-//! missed and the schedule jumps ahead instead of bursting to catch up.
+//! **Boundary reads.** When an epoch starts or ends, the recorder asks for
+//! one ([`BoundaryProbe::read`]): the request goes over a channel and wakes
+//! the sampler at once (`unpark`), which stamps one instant t, reads every
+//! source with it, marks those rows `boundary` and answers t, which becomes
+//! the epoch's end (and the next one's start). Why through the sampler and
+//! not on the caller's thread: the sources stay owned by one thread (a
+//! counter's unwrapping must see its reads in order), and the epoch's
+//! boundary is then exactly the instant the counters were read, so a
+//! counter's energy per epoch is the difference of two stored reads, with
+//! no interpolation, however slowly the source is sampled in between.
+//!
+//! Every row's t is strictly later than the previous one's (a tick and a
+//! boundary read on the same nanosecond would be two readings of one
+//! instant, which a reader must reject), so a t may be 1 ns later than the
+//! clock said.
 //!
 //! The thread never blocks on I/O: batches go out with `try_send` on a
 //! bounded channel, and a full channel only makes the batch grow locally
 //! (nothing is dropped) until the writer catches up.
 
-use crate::sink::SampleRow;
-use crate::sources::PowerSource;
-use crossbeam_channel::{Sender, TrySendError};
+use crate::clock::sleep_until;
+pub use crate::clock::{Clock, Schedule};
+use crate::rates::RatePlan;
+use crate::sink::MarkedSampleRow;
+use crate::sources::{PowerSource, Reading};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// The run's monotonic clock: nanoseconds since its origin, plus the UTC
-/// wall-clock time of that origin (the anchor stored in the manifest).
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    origin: Instant,
-    started_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl Clock {
-    pub fn start() -> Self {
-        Self {
-            origin: Instant::now(),
-            started_at: chrono::Utc::now(),
-        }
-    }
-
-    /// Nanoseconds since the origin.
-    pub fn now_ns(&self) -> i64 {
-        i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX)
-    }
-
-    /// RFC 3339 UTC time of t_ns = 0, with nanoseconds.
-    pub fn started_at_utc(&self) -> String {
-        self.started_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-    }
-}
+use trainwatt_trace::SourceInfo;
 
 /// Running totals the recorder reads for live stopping rules and progress.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,9 +41,10 @@ pub struct LiveTotals {
     /// Energy of additive sources (gpu, cpu-package, dram) since the
     /// sampler started, J: counters where a source has one, else trapezoid.
     pub energy_j: f64,
-    /// The paper's sample-sum over the same sources, in summed W.
+    /// The paper's sample-sum over the same sources, in summed W (scheduled
+    /// reads only: a boundary read is not a sample of the schedule).
     pub sample_sum_w: f64,
-    /// t_ns of the latest tick included.
+    /// t_ns of the latest reading included.
     pub t_ns: i64,
     /// Every source has delivered a first power or energy reading (or has
     /// failed): from here on the samples cover whatever starts now. A
@@ -70,6 +59,8 @@ pub struct SamplerOutcome {
     pub missed_deadlines: u64,
     pub suspect_wraps: u64,
     pub read_errors: u64,
+    /// Boundary reads taken.
+    pub boundary_reads: u64,
     /// The first error of each source that had any.
     pub first_errors: Vec<String>,
     /// The writer went away (disk error): sampling stopped early.
@@ -78,16 +69,52 @@ pub struct SamplerOutcome {
     pub cpu_s: Option<f64>,
 }
 
+/// The answer to a boundary read: its instant, and the running totals
+/// including it (exact counter energies at that instant).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundaryRead {
+    pub t_ns: i64,
+    pub live: LiveTotals,
+}
+
+#[derive(Debug)]
+struct BoundaryRequest {
+    reply: Sender<BoundaryRead>,
+}
+
+/// Asks the sampler for boundary reads, from any thread.
+#[derive(Debug, Clone)]
+pub struct BoundaryProbe {
+    tx: Sender<BoundaryRequest>,
+    sampler: std::thread::Thread,
+}
+
+impl BoundaryProbe {
+    /// How long to wait for the sampler's answer: it answers within one
+    /// read of every source unless a source hangs.
+    pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Reads every source now, as a boundary read; returns its instant, or
+    /// `None` when the sampler has stopped (or did not answer in time).
+    pub fn read(&self) -> Option<BoundaryRead> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(BoundaryRequest { reply }).ok()?;
+        self.sampler.unpark();
+        rx.recv_timeout(Self::TIMEOUT).ok()
+    }
+}
+
 /// A running sampler; [`SamplerHandle::stop`] ends it and flushes.
 #[derive(Debug)]
 pub struct SamplerHandle {
     stop: Arc<AtomicBool>,
     live: Arc<Mutex<LiveTotals>>,
+    probe: BoundaryProbe,
     thread: JoinHandle<SamplerOutcome>,
 }
 
 impl SamplerHandle {
-    /// The running totals as of the latest tick.
+    /// The running totals as of the latest reading.
     pub fn live(&self) -> LiveTotals {
         self.live
             .lock()
@@ -101,52 +128,19 @@ impl SamplerHandle {
         self.live.clone()
     }
 
+    /// Where to ask for boundary reads.
+    pub fn probe(&self) -> BoundaryProbe {
+        self.probe.clone()
+    }
+
     /// Stops sampling, sends the last rows and returns the statistics.
     pub fn stop(self) -> SamplerOutcome {
         self.stop.store(true, Ordering::Relaxed);
+        self.thread.thread().unpark();
         self.thread.join().unwrap_or_else(|_| SamplerOutcome {
             first_errors: vec!["the sampler thread panicked".into()],
             ..SamplerOutcome::default()
         })
-    }
-}
-
-/// The absolute schedule: tick k is due at `origin + k·period`. Shared by
-/// the sampler and `examples/tick_floor.rs`, so the benchmark's floor wakes
-/// exactly as the sampler does.
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    origin_ns: i64,
-    period_ns: i64,
-    k: i64,
-}
-
-impl Schedule {
-    /// A schedule whose tick 0 is at `origin_ns` on the run's clock.
-    pub fn new(origin_ns: i64, period_ns: i64) -> Self {
-        Self {
-            origin_ns,
-            period_ns: period_ns.max(1),
-            k: 0,
-        }
-    }
-
-    /// Sleeps until the next tick is due. Deadlines that have already
-    /// passed are skipped rather than caught up in a burst; returns how
-    /// many were missed that way.
-    pub fn wait_next(&mut self, clock: &Clock) -> u64 {
-        self.k += 1;
-        let mut deadline = self.origin_ns + self.k * self.period_ns;
-        let now = clock.now_ns();
-        let mut missed = 0;
-        if now >= deadline {
-            let behind = (now - deadline) / self.period_ns + 1;
-            missed = behind as u64;
-            self.k += behind;
-            deadline = self.origin_ns + self.k * self.period_ns;
-        }
-        std::thread::sleep(Duration::from_nanos((deadline - now).max(0) as u64));
-        missed
     }
 }
 
@@ -163,213 +157,242 @@ struct LiveSource {
 /// How often batches are handed to the writer.
 const SEND_EVERY: Duration = Duration::from_millis(50);
 
-/// Starts sampling `sources` at `rate_hz` on a new thread.
+/// Starts sampling `sources` as `plan` says on a new thread.
 pub fn spawn(
-    mut sources: Vec<Box<dyn PowerSource>>,
+    sources: Vec<Box<dyn PowerSource>>,
     clock: Clock,
-    rate_hz: f64,
-    tx: Sender<Vec<SampleRow>>,
+    plan: RatePlan,
+    tx: Sender<Vec<MarkedSampleRow>>,
 ) -> std::io::Result<SamplerHandle> {
     let stop = Arc::new(AtomicBool::new(false));
     let live = Arc::new(Mutex::new(LiveTotals::default()));
+    let (req_tx, req_rx) = crossbeam_channel::unbounded();
     let (stop2, live2) = (stop.clone(), live.clone());
     let thread = std::thread::Builder::new()
         .name("trainwatt-sampler".into())
         .spawn(move || {
-            let mut out = sample_loop(&mut sources, clock, rate_hz, &tx, &stop2, &live2);
+            let mut s = Sampler::new(sources, clock, &live2);
+            s.run(&plan, &tx, &stop2, &req_rx);
+            let mut out = s.out;
             out.cpu_s = crate::cputime::thread_cpu_s();
             out
         })?;
-    Ok(SamplerHandle { stop, live, thread })
+    let probe = BoundaryProbe {
+        tx: req_tx,
+        sampler: thread.thread().clone(),
+    };
+    Ok(SamplerHandle {
+        stop,
+        live,
+        probe,
+        thread,
+    })
 }
 
-fn sample_loop(
-    sources: &mut [Box<dyn PowerSource>],
+/// The sampling thread's state.
+struct Sampler<'a> {
+    sources: Vec<Box<dyn PowerSource>>,
+    infos: Vec<SourceInfo>,
+    state: Vec<LiveSource>,
+    errored: Vec<bool>,
     clock: Clock,
-    rate_hz: f64,
-    tx: &Sender<Vec<SampleRow>>,
-    stop: &AtomicBool,
-    live: &Mutex<LiveTotals>,
-) -> SamplerOutcome {
-    let period_ns = (1e9 / rate_hz.max(1e-3)).round().max(1.0) as i64;
-    let infos: Vec<_> = sources.iter().map(|s| s.info()).collect();
-    // A source polled slower than the sampler (e.g. /proc/stat) is read on
-    // its own schedule; between polls it is simply not read.
-    let poll_ns: Vec<i64> = infos
-        .iter()
-        .map(|i| {
-            let p = if i.poll_hz > 0.0 {
-                (1e9 / i.poll_hz) as i64
-            } else {
-                period_ns
-            };
-            p.max(period_ns)
-        })
-        .collect();
-    let mut next_poll = vec![0i64; sources.len()];
-    let mut state: Vec<LiveSource> = infos
-        .iter()
-        .map(|i| LiveSource {
-            additive: i.domain.is_additive(),
-            first_energy_uj: None,
-            last: None,
-            integral_j: 0.0,
-            energy_j: 0.0,
-            has_counter: false,
-        })
-        .collect();
-    let mut errored = vec![false; sources.len()];
-    let mut out = SamplerOutcome::default();
-    // Room for one send interval of rows, so the hot loop never reallocates.
-    let batch_rows = (rate_hz * SEND_EVERY.as_secs_f64()).ceil() as usize * sources.len().max(1);
-    let mut buf: Vec<SampleRow> = Vec::with_capacity(batch_rows);
-    let mut schedule = Schedule::new(clock.now_ns(), period_ns);
-    let mut last_send = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let now = clock.now_ns();
-        out.ticks += 1;
-        let mut sum_w = 0.0;
-        for (i, src) in sources.iter_mut().enumerate() {
-            if now < next_poll[i] {
-                continue;
-            }
-            // Absolute per-source schedule too; half a period of slack so a
-            // tick that lands a little early still takes the reading.
-            let due = next_poll[i] + poll_ns[i];
-            next_poll[i] = if due <= now {
-                now + poll_ns[i] - period_ns / 2
-            } else {
-                due
-            };
-            let Some(r) = take_reading(
-                src.as_mut(),
-                i,
-                now,
-                &infos[i].id,
-                &mut buf,
-                &mut out,
-                &mut errored[i],
-            ) else {
-                continue;
-            };
-            let s = &mut state[i];
-            if let Some(p) = r.power_w {
-                if let Some((t0, p0)) = s.last {
-                    s.integral_j += 0.5 * f64::from(p0 + p) * (now - t0) as f64 * 1e-9;
-                }
-                s.last = Some((now, p));
-                if s.additive {
-                    sum_w += f64::from(p);
-                }
-            }
-            if let Some(e) = r.energy_uj {
-                let first = *s.first_energy_uj.get_or_insert(e);
-                s.has_counter = true;
-                s.energy_j = (e - first) as f64 * 1e-6;
-            }
-        }
-        let primed = state
+    live: &'a Mutex<LiveTotals>,
+    buf: Vec<MarkedSampleRow>,
+    last_t: i64,
+    out: SamplerOutcome,
+}
+
+impl<'a> Sampler<'a> {
+    fn new(sources: Vec<Box<dyn PowerSource>>, clock: Clock, live: &'a Mutex<LiveTotals>) -> Self {
+        let infos: Vec<SourceInfo> = sources.iter().map(|s| s.info()).collect();
+        let state = infos
             .iter()
-            .zip(&errored)
-            .all(|(s, &failed)| failed || s.last.is_some() || s.first_energy_uj.is_some());
-        update_live(live, &state, sum_w, now, primed);
-        if last_send.elapsed() >= SEND_EVERY && !buf.is_empty() {
-            match tx.try_send(std::mem::replace(&mut buf, Vec::with_capacity(batch_rows))) {
-                Ok(()) => last_send = Instant::now(),
-                Err(TrySendError::Full(b)) => buf = b,
-                Err(TrySendError::Disconnected(_)) => {
-                    out.writer_lost = true;
-                    return out;
+            .map(|i| LiveSource {
+                additive: i.domain.is_additive(),
+                first_energy_uj: None,
+                last: None,
+                integral_j: 0.0,
+                energy_j: 0.0,
+                has_counter: false,
+            })
+            .collect();
+        Self {
+            errored: vec![false; sources.len()],
+            sources,
+            infos,
+            state,
+            clock,
+            live,
+            buf: Vec::new(),
+            last_t: i64::MIN,
+            out: SamplerOutcome::default(),
+        }
+    }
+
+    /// The clock now, but strictly after the previous reading's instant.
+    fn next_t(&mut self) -> i64 {
+        let t = self.clock.now_ns().max(self.last_t.saturating_add(1));
+        self.last_t = t;
+        t
+    }
+
+    fn run(
+        &mut self,
+        plan: &RatePlan,
+        tx: &Sender<Vec<MarkedSampleRow>>,
+        stop: &AtomicBool,
+        requests: &Receiver<BoundaryRequest>,
+    ) {
+        let n = self.sources.len();
+        let period_ns = (1e9 / plan.tick_hz.max(1e-3)).round().max(1.0) as i64;
+        let every: Vec<u64> = (0..n)
+            .map(|i| plan.sources.get(i).map_or(1, |r| r.every_ticks.max(1)))
+            .collect();
+        // The tick on which each source is next read: every k-th tick, on
+        // multiples of k, so skipped ticks do not shift its schedule.
+        let mut next_tick = vec![0u64; n];
+        // Room for one send interval of rows, so the hot loop never reallocates.
+        let batch_rows =
+            (plan.tick_hz * SEND_EVERY.as_secs_f64()).ceil() as usize * n.max(1) + 2 * n;
+        self.buf.reserve(batch_rows);
+        let mut schedule = Schedule::new(self.clock.now_ns(), period_ns);
+        let mut last_send = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let k = schedule.tick();
+            let now = self.next_t();
+            self.out.ticks += 1;
+            let mut sum_w = 0.0;
+            for i in 0..n {
+                if k < next_tick[i] {
+                    continue;
+                }
+                next_tick[i] = (k / every[i] + 1) * every[i];
+                if let Some(p) = self.read(i, now, false).and_then(|r| r.power_w) {
+                    if self.state[i].additive {
+                        sum_w += f64::from(p);
+                    }
                 }
             }
-        }
-        out.missed_deadlines += schedule.wait_next(&clock);
-    }
-    // A closing reading of every source, whatever its poll schedule, so the
-    // samples of slowly polled sources cover everything up to the stop (the
-    // analyzer refuses to extrapolate past a source's last sample).
-    let now = clock.now_ns();
-    for (i, src) in sources.iter_mut().enumerate() {
-        take_reading(
-            src.as_mut(),
-            i,
-            now,
-            &infos[i].id,
-            &mut buf,
-            &mut out,
-            &mut errored[i],
-        );
-    }
-    if !buf.is_empty() && tx.send(buf).is_err() {
-        out.writer_lost = true;
-    }
-    out
-}
-
-/// Reads one source once: queues its row, counts a suspect wrap, or counts
-/// the error (keeping the first message per source). Shared by the ticks and
-/// the closing reading so both record readings the same way.
-fn take_reading(
-    src: &mut dyn PowerSource,
-    index: usize,
-    t_ns: i64,
-    id: &str,
-    buf: &mut Vec<SampleRow>,
-    out: &mut SamplerOutcome,
-    errored: &mut bool,
-) -> Option<crate::sources::Reading> {
-    match src.read(t_ns) {
-        Ok(r) => {
-            out.suspect_wraps += u64::from(r.suspect_wrap);
-            buf.push(SampleRow {
-                t_ns,
-                source: index as u16,
-                power_w: r.power_w,
-                energy_uj: r.energy_uj,
+            self.publish(sum_w, now);
+            if last_send.elapsed() >= SEND_EVERY && !self.buf.is_empty() {
+                let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(batch_rows));
+                match tx.try_send(batch) {
+                    Ok(()) => last_send = Instant::now(),
+                    Err(TrySendError::Full(b)) => self.buf = b,
+                    Err(TrySendError::Disconnected(_)) => {
+                        self.out.writer_lost = true;
+                        return;
+                    }
+                }
+            }
+            let (deadline, missed) = schedule.advance(&self.clock);
+            self.out.missed_deadlines += missed;
+            let clock = self.clock;
+            sleep_until(&clock, deadline, || {
+                self.serve(requests);
+                stop.load(Ordering::Relaxed)
             });
-            Some(r)
         }
-        Err(e) => {
-            out.read_errors += 1;
-            if !*errored {
-                *errored = true;
-                out.first_errors.push(format!("{id}: {e}"));
-            }
-            None
+        // A closing reading of every source, whatever its rate, so the
+        // samples of slowly read sources cover everything up to the stop
+        // (the analyzer refuses to extrapolate past a source's last sample).
+        self.serve(requests);
+        let now = self.next_t();
+        for i in 0..n {
+            self.read(i, now, false);
+        }
+        let rest = std::mem::take(&mut self.buf);
+        if !rest.is_empty() && tx.send(rest).is_err() {
+            self.out.writer_lost = true;
         }
     }
-}
 
-fn update_live(
-    live: &Mutex<LiveTotals>,
-    state: &[LiveSource],
-    sum_w: f64,
-    t_ns: i64,
-    primed: bool,
-) {
-    let energy_j: f64 = state
-        .iter()
-        .filter(|s| s.additive)
-        .map(|s| {
-            if s.has_counter {
-                s.energy_j
-            } else {
-                s.integral_j
+    /// Takes every pending boundary read.
+    fn serve(&mut self, requests: &Receiver<BoundaryRequest>) {
+        while let Ok(req) = requests.try_recv() {
+            let t = self.next_t();
+            for i in 0..self.sources.len() {
+                self.read(i, t, true);
             }
-        })
-        .sum();
-    let mut l = live.lock().unwrap_or_else(PoisonError::into_inner);
-    l.energy_j = energy_j;
-    l.sample_sum_w += sum_w;
-    l.t_ns = t_ns;
-    l.primed = primed;
+            self.out.boundary_reads += 1;
+            let live = self.publish(0.0, t);
+            // The asker may have given up waiting; nothing to do then.
+            let _ = req.reply.send(BoundaryRead { t_ns: t, live });
+        }
+    }
+
+    /// Reads source `i` once at `t_ns`: queues its row, counts a suspect
+    /// wrap, or counts the error (keeping the first message per source);
+    /// feeds the live totals.
+    fn read(&mut self, i: usize, t_ns: i64, boundary: bool) -> Option<Reading> {
+        let r = match self.sources[i].read(t_ns) {
+            Ok(r) => r,
+            Err(e) => {
+                self.out.read_errors += 1;
+                if !self.errored[i] {
+                    self.errored[i] = true;
+                    let id = &self.infos[i].id;
+                    self.out.first_errors.push(format!("{id}: {e}"));
+                }
+                return None;
+            }
+        };
+        self.out.suspect_wraps += u64::from(r.suspect_wrap);
+        self.buf.push(MarkedSampleRow {
+            t_ns,
+            source: i as u16,
+            power_w: r.power_w,
+            energy_uj: r.energy_uj,
+            boundary,
+        });
+        let s = &mut self.state[i];
+        if let Some(p) = r.power_w {
+            if let Some((t0, p0)) = s.last {
+                s.integral_j += 0.5 * f64::from(p0 + p) * (t_ns - t0) as f64 * 1e-9;
+            }
+            s.last = Some((t_ns, p));
+        }
+        if let Some(e) = r.energy_uj {
+            let first = *s.first_energy_uj.get_or_insert(e);
+            s.has_counter = true;
+            s.energy_j = (e - first) as f64 * 1e-6;
+        }
+        Some(r)
+    }
+
+    /// Publishes the running totals as of `t_ns`; returns them.
+    fn publish(&self, sum_w: f64, t_ns: i64) -> LiveTotals {
+        let primed = self
+            .state
+            .iter()
+            .zip(&self.errored)
+            .all(|(s, &failed)| failed || s.last.is_some() || s.first_energy_uj.is_some());
+        let energy_j: f64 = self
+            .state
+            .iter()
+            .filter(|s| s.additive)
+            .map(|s| {
+                if s.has_counter {
+                    s.energy_j
+                } else {
+                    s.integral_j
+                }
+            })
+            .sum();
+        let mut l = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        l.energy_j = energy_j;
+        l.sample_sum_w += sum_w;
+        l.t_ns = t_ns;
+        l.primed = primed;
+        l.clone()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::{Reading, SourceError};
-    use trainwatt_trace::{Domain, Method, SourceInfo};
+    use crate::sources::{FakeSource, SourceError};
+    use trainwatt_trace::{Domain, Method};
 
     /// A source whose first `silent` reads carry no value (like a modelled
     /// CPU before its second /proc/stat read), then 5 W.
@@ -406,7 +429,7 @@ mod tests {
         let h = spawn(
             vec![Box::new(SlowStart { silent: 50 })],
             Clock::start(),
-            1000.0,
+            RatePlan::uniform(1000.0, 1),
             tx,
         )
         .unwrap();
@@ -428,5 +451,95 @@ mod tests {
         // 50 silent reads at 1 kHz: not primed for the first ~50 ms of ticks.
         assert!(seen_unprimed_at.is_some(), "primed before any value");
         assert!(out.ticks > 50, "{out:?}");
+    }
+
+    /// A 1 Hz sampler answers a boundary read at once (not at its next
+    /// tick), reads every source at the answered instant, and marks those
+    /// rows; the counter there is the exact energy to that instant.
+    #[test]
+    fn boundary_reads_wake_the_sampler_and_mark_their_rows() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let clock = Clock::start();
+        let h = spawn(
+            vec![
+                Box::new(FakeSource::new("gpu", Domain::Gpu, 200.0)),
+                Box::new(FakeSource::new("cpu", Domain::CpuPackage, 50.0)),
+            ],
+            clock,
+            RatePlan::uniform(1.0, 2),
+            tx,
+        )
+        .unwrap();
+        let probe = h.probe();
+        std::thread::sleep(Duration::from_millis(30));
+        let asked = clock.now_ns();
+        let b = probe.read().unwrap();
+        let waited_ms = (clock.now_ns() - asked) as f64 * 1e-6;
+        assert!(waited_ms < 500.0, "answered after {waited_ms} ms");
+        assert!(b.t_ns >= asked);
+        let b2 = probe.read().unwrap();
+        assert!(b2.t_ns > b.t_ns);
+        // 250 W of counters: the live energy is exact at the instant.
+        let want_j = 250.0 * b2.t_ns as f64 * 1e-9;
+        assert!((b2.live.energy_j - want_j).abs() < 250.0 * 1e-3, "{b2:?}");
+        let out = h.stop();
+        assert_eq!(out.boundary_reads, 2);
+        assert!(probe.read().is_none(), "a stopped sampler answers nothing");
+        let rows: Vec<MarkedSampleRow> = rx.try_iter().flatten().collect();
+        let marked: Vec<(i64, u16)> = rows
+            .iter()
+            .filter(|r| r.boundary)
+            .map(|r| (r.t_ns, r.source))
+            .collect();
+        assert_eq!(
+            marked,
+            [(b.t_ns, 0), (b.t_ns, 1), (b2.t_ns, 0), (b2.t_ns, 1)]
+        );
+        let at = |t: i64| rows.iter().find(|r| r.t_ns == t && r.source == 0).unwrap();
+        assert_eq!(
+            at(b.t_ns).energy_uj,
+            Some(FakeSource::new("g", Domain::Gpu, 200.0).energy_uj_at(b.t_ns))
+        );
+        // Strictly increasing instants.
+        let mut ts: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.source == 0)
+            .map(|r| r.t_ns)
+            .collect();
+        let n = ts.len();
+        ts.dedup();
+        assert_eq!(ts.len(), n);
+        assert!(ts.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn each_source_is_read_on_its_share_of_the_ticks() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut plan = RatePlan::uniform(200.0, 2);
+        plan.sources[1].every_ticks = 5;
+        let h = spawn(
+            vec![
+                Box::new(FakeSource::new("gpu", Domain::Gpu, 1.0)),
+                Box::new(FakeSource::new("cpu", Domain::CpuPackage, 1.0)),
+            ],
+            Clock::start(),
+            plan,
+            tx,
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        let out = h.stop();
+        let rows: Vec<MarkedSampleRow> = rx.try_iter().flatten().collect();
+        let count = |s: u16| rows.iter().filter(|r| r.source == s).count() as u64;
+        // The fast source on every tick taken, the slow one whenever the
+        // tick index (taken and skipped ticks) passes a multiple of 5; both
+        // once more in the closing reading.
+        assert_eq!(count(0), out.ticks + 1);
+        let indices = out.ticks + out.missed_deadlines;
+        let slow = count(1) - 1;
+        assert!(
+            slow * 5 + 5 >= indices && slow * 5 <= indices + 5,
+            "{slow} slow reads over {indices} tick indices"
+        );
     }
 }

@@ -20,8 +20,8 @@ use trainwatt_trace::writer;
 use trainwatt_trace::EpochRow;
 
 /// One reading as it travels from the sampler to the writer: the format's
-/// row type.
-pub use trainwatt_trace::writer::SampleRow;
+/// row type, with its `boundary` mark.
+pub use trainwatt_trace::writer::MarkedSampleRow;
 
 /// Errors writing a run's Parquet files.
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +60,14 @@ pub fn write_segment(
     path: &Path,
     run_id: &str,
     source_ids: &[String],
-    rows: &mut [SampleRow],
+    rows: &mut [MarkedSampleRow],
 ) -> Result<(), SinkError> {
     rows.sort_by_key(|r| (r.source, r.t_ns));
-    let batch = writer::samples_batch(source_ids, rows).map_err(|source| SinkError::Arrow {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let batch =
+        writer::samples_batch_marked(source_ids, rows).map_err(|source| SinkError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
     // 1 is a valid zstd level (1..=22); the fallback is never taken.
     let level = ZstdLevel::try_new(SEGMENT_ZSTD_LEVEL).unwrap_or_default();
     write_batch(
@@ -142,7 +143,7 @@ pub fn run_writer(
     run_dir: &Path,
     run_id: &str,
     source_ids: &[String],
-    rx: Receiver<Vec<SampleRow>>,
+    rx: Receiver<Vec<MarkedSampleRow>>,
     flush_interval: Duration,
     on_segment: &mut dyn FnMut(&SinkReport),
 ) -> Result<SinkReport, SinkError> {
@@ -152,9 +153,9 @@ pub fn run_writer(
         source,
     })?;
     let mut report = SinkReport::default();
-    let mut pending: Vec<SampleRow> = Vec::new();
+    let mut pending: Vec<MarkedSampleRow> = Vec::new();
     let mut last_flush = Instant::now();
-    let mut flush = |pending: &mut Vec<SampleRow>, report: &mut SinkReport| {
+    let mut flush = |pending: &mut Vec<MarkedSampleRow>, report: &mut SinkReport| {
         if pending.is_empty() {
             return Ok(());
         }

@@ -1,4 +1,4 @@
-//! The trainwatt trace format, version 1: the one contract between the
+//! The trainwatt trace format, version 1 (1.1): the one contract between the
 //! recorder (which writes runs) and the analyzer (which reads them).
 //!
 //! A *run* is a folder holding `manifest.json` ([`Manifest`]), power samples
@@ -25,7 +25,7 @@ pub mod schema;
 pub mod writer;
 
 pub use criterion::{Criterion, CriterionParseError, EnergyUnit, EpochPoint, Split, StopDecision};
-pub use epoch::{ChildEpochLine, EpochRow, EPOCH_LOG_ENV};
+pub use epoch::{ChildEpochLine, ChildLine, EpochRow, CLOCK_ORIGIN_ENV, EPOCH_LOG_ENV};
 pub use manifest::{
     Domain, GpuFacts, HostFacts, ImportInfo, ImportedFile, Manifest, ManifestError, Method,
     RunStatus, SamplerStats, SourceInfo, Workload,

@@ -82,9 +82,14 @@ pub struct SourceInfo {
     /// Human description, e.g. the GPU name or the sysfs path.
     #[serde(default)]
     pub description: String,
-    /// How often this source was read, in Hz (may be below the sampler rate).
+    /// How often this source was read on the sampler's schedule, in Hz (at
+    /// most the sampler's rate; boundary reads come on top). Since 1.1 each
+    /// source has its own rate: the rate its meter updates at
+    /// (`settings.update_hz`), capped by `--rate`, or a `--rate SOURCE=HZ`.
     pub poll_hz: f64,
-    /// Source-specific settings (sysfs path, wrap range, watts per core…).
+    /// Source-specific settings (sysfs path, wrap range, watts per core…;
+    /// since 1.1 `update_hz` and `update_hz_from`: how often the meter's
+    /// value changes and how that is known).
     #[serde(default)]
     pub settings: BTreeMap<String, serde_json::Value>,
 }
@@ -175,6 +180,17 @@ pub struct SamplerStats {
     /// CPU time (user + system) the segment-writing thread used, s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer_cpu_s: Option<f64>,
+    /// (Since 1.1.) Every source was read at once at the start of epoch 1
+    /// and at every epoch's end, and those rows carry `boundary = true` with
+    /// `t_ns` equal to the boundary: a counter's energy per epoch is then a
+    /// plain difference, no interpolation. Absent (false) in 1.0 runs and in
+    /// runs that took no boundary reads (`sample`, imports).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub boundary_reads: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What ran while power was sampled.
@@ -423,6 +439,21 @@ mod tests {
         });
         let back = Manifest::from_json(Path::new("m.json"), &m.to_json()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn boundary_reads_is_written_only_when_true() {
+        let mut m = sample();
+        assert!(!m.to_json().contains("boundary_reads"));
+        m.sampler.boundary_reads = true;
+        let json = m.to_json();
+        assert!(json.contains("\"boundary_reads\": true"), "{json}");
+        assert_eq!(Manifest::from_json(Path::new("m"), &json).unwrap(), m);
+        // A 1.0 manifest has none.
+        let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        v["schema_version"] = "1.0".into();
+        let old = Manifest::from_json(Path::new("m"), &v.to_string()).unwrap();
+        assert!(!old.sampler.boundary_reads);
     }
 
     #[test]

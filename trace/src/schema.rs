@@ -10,7 +10,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The version this crate writes. Readers accept any `1.x`.
-pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 0 };
+///
+/// 1.1 added the `boundary` column of the samples files and the manifest's
+/// `sampler.boundary_reads`: readers of 1.0 ignore both, and a 1.0 file
+/// read by this crate has no boundary reads (see `docs/trace-format.md`).
+pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 1 };
 
 /// File name of the manifest inside a run folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -33,6 +37,11 @@ pub mod samples {
     /// Int64, nullable: the source's cumulative energy counter in µJ,
     /// unwrapped (monotonic across hardware wrap-arounds), where it has one.
     pub const ENERGY_UJ: &str = "energy_uj";
+    /// Boolean, nullable (since 1.1; absent from 1.0 files): true on a
+    /// *boundary read*, a reading of every source taken at the instant an
+    /// epoch started or ended, whose `t_ns` equals that epoch's `start_ns`
+    /// or `end_ns` exactly; false or null on the sampler's scheduled reads.
+    pub const BOUNDARY: &str = "boundary";
 }
 
 /// Epoch-row columns (`epochs.parquet`), one row per completed epoch.

@@ -12,8 +12,8 @@
 use crate::schema::{epochs as ec, samples as sc};
 use crate::{EpochRow, SCHEMA_VERSION};
 use arrow::array::{
-    ArrayRef, DictionaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
-    StringArray,
+    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int16Array, Int32Array,
+    Int64Array, StringArray,
 };
 use arrow::datatypes::{DataType, Field, Int16Type, Schema, SchemaRef};
 use arrow::error::ArrowError;
@@ -26,7 +26,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPrope
 use parquet::schema::types::ColumnPath;
 use std::sync::Arc;
 
-/// One power reading as a row of a samples file.
+/// One power reading as a row of a samples file, without a `boundary`
+/// mark (written as false): what an importer writes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleRow {
     pub t_ns: i64,
@@ -34,6 +35,49 @@ pub struct SampleRow {
     pub source: u16,
     pub power_w: Option<f32>,
     pub energy_uj: Option<i64>,
+}
+
+/// One power reading with its `boundary` mark (format 1.1): what the
+/// recorder writes. A separate type rather than a field of [`SampleRow`] so
+/// that code building `SampleRow`s (the importer) is unchanged by 1.1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarkedSampleRow {
+    pub t_ns: i64,
+    /// Index into the run's source list (the `source` dictionary).
+    pub source: u16,
+    pub power_w: Option<f32>,
+    pub energy_uj: Option<i64>,
+    /// A boundary read: taken at an epoch's start or end, `t_ns` equal to it.
+    pub boundary: bool,
+}
+
+impl From<SampleRow> for MarkedSampleRow {
+    fn from(r: SampleRow) -> Self {
+        Self {
+            t_ns: r.t_ns,
+            source: r.source,
+            power_w: r.power_w,
+            energy_uj: r.energy_uj,
+            boundary: false,
+        }
+    }
+}
+
+/// What [`samples_batch`] needs of a row, so both row types share it.
+trait AsRow {
+    fn marked(&self) -> MarkedSampleRow;
+}
+
+impl AsRow for SampleRow {
+    fn marked(&self) -> MarkedSampleRow {
+        (*self).into()
+    }
+}
+
+impl AsRow for MarkedSampleRow {
+    fn marked(&self) -> MarkedSampleRow {
+        *self
+    }
 }
 
 /// The samples files' schema: `source` is a dictionary with Int16 keys.
@@ -47,6 +91,7 @@ pub fn samples_schema() -> SchemaRef {
         ),
         Field::new(sc::POWER_W, DataType::Float32, true),
         Field::new(sc::ENERGY_UJ, DataType::Int64, true),
+        Field::new(sc::BOUNDARY, DataType::Boolean, true),
     ]))
 }
 
@@ -98,6 +143,7 @@ pub fn samples_props(run_id: &str, compression: Compression) -> WriterProperties
         .set_column_encoding(col(sc::ENERGY_UJ), Encoding::DELTA_BINARY_PACKED)
         .set_column_dictionary_enabled(col(sc::POWER_W), false)
         .set_column_encoding(col(sc::POWER_W), Encoding::BYTE_STREAM_SPLIT)
+        .set_column_dictionary_enabled(col(sc::BOUNDARY), false)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_sorting_columns(Some(vec![sorted(1), sorted(0)]))
         .build()
@@ -109,11 +155,24 @@ pub fn epochs_props(run_id: &str) -> WriterProperties {
 }
 
 /// A samples batch of `rows` (in the order given) whose `source` keys
-/// index `source_ids`. A key that does not fit Int16 or has no id is an
-/// error, never a wrapped number.
+/// index `source_ids`; `boundary` is false on every row. A key that does
+/// not fit Int16 or has no id is an error, never a wrapped number.
 pub fn samples_batch(source_ids: &[String], rows: &[SampleRow]) -> Result<RecordBatch, ArrowError> {
+    rows_batch(source_ids, rows)
+}
+
+/// [`samples_batch`] for rows that carry their `boundary` mark.
+pub fn samples_batch_marked(
+    source_ids: &[String],
+    rows: &[MarkedSampleRow],
+) -> Result<RecordBatch, ArrowError> {
+    rows_batch(source_ids, rows)
+}
+
+fn rows_batch<R: AsRow>(source_ids: &[String], rows: &[R]) -> Result<RecordBatch, ArrowError> {
+    let rows = rows.iter().map(AsRow::marked);
     let keys = rows
-        .iter()
+        .clone()
         .map(|r| {
             i16::try_from(r.source).map_err(|_| {
                 ArrowError::InvalidArgumentError(format!(
@@ -126,10 +185,11 @@ pub fn samples_batch(source_ids: &[String], rows: &[SampleRow]) -> Result<Record
     let values = Arc::new(StringArray::from_iter_values(source_ids.iter()));
     let source: ArrayRef = Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values)?);
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.t_ns))),
+        Arc::new(Int64Array::from_iter_values(rows.clone().map(|r| r.t_ns))),
         source,
-        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.power_w))),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.energy_uj))),
+        Arc::new(Float32Array::from_iter(rows.clone().map(|r| r.power_w))),
+        Arc::new(Int64Array::from_iter(rows.clone().map(|r| r.energy_uj))),
+        Arc::new(BooleanArray::from_iter(rows.map(|r| Some(r.boundary)))),
     ];
     RecordBatch::try_new(samples_schema(), cols)
 }
@@ -229,5 +289,72 @@ mod tests {
         assert!(kv
             .iter()
             .any(|k| k.key == "trainwatt.run_id" && k.value.as_deref() == Some("r1")));
+    }
+
+    /// 1.1's `boundary` column reads back as written, plain rows read as
+    /// false, and a 1.0 reader that projects the columns it knows reads the
+    /// file unchanged.
+    #[test]
+    fn boundary_marks_round_trip_and_old_readers_ignore_them() {
+        use arrow::array::AsArray;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::ProjectionMask;
+        let ids = vec!["gpu".to_string()];
+        let rows: Vec<MarkedSampleRow> = (0..5)
+            .map(|k| MarkedSampleRow {
+                t_ns: k * 10,
+                source: 0,
+                power_w: Some(1.0),
+                energy_uj: Some(k),
+                boundary: k == 2,
+            })
+            .collect();
+        let props = || samples_props("r", Compression::SNAPPY);
+        let bytes = bytes::Bytes::from(
+            write_batch(
+                Vec::new(),
+                &samples_batch_marked(&ids, &rows).unwrap(),
+                props(),
+            )
+            .unwrap(),
+        );
+        let read = |bytes: bytes::Bytes, names: Option<&[&str]>| {
+            let b = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+            let b = match names {
+                Some(n) => {
+                    let mask = ProjectionMask::columns(b.parquet_schema(), n.iter().copied());
+                    b.with_projection(mask)
+                }
+                None => b,
+            };
+            b.build().unwrap().next().unwrap().unwrap()
+        };
+        let all = read(bytes.clone(), None);
+        let marks: Vec<Option<bool>> = all
+            .column_by_name(sc::BOUNDARY)
+            .unwrap()
+            .as_boolean()
+            .iter()
+            .collect();
+        assert_eq!(marks, [false, false, true, false, false].map(Some));
+        let old = read(
+            bytes,
+            Some(&[sc::T_NS, sc::SOURCE, sc::POWER_W, sc::ENERGY_UJ]),
+        );
+        assert_eq!(old.num_columns(), 4);
+        assert!(old.column_by_name(sc::BOUNDARY).is_none());
+        let plain = [SampleRow {
+            t_ns: 1,
+            source: 0,
+            power_w: None,
+            energy_uj: None,
+        }];
+        let b = samples_batch(&ids, &plain).unwrap();
+        assert_eq!(b.schema(), samples_schema());
+        assert!(!b
+            .column_by_name(sc::BOUNDARY)
+            .unwrap()
+            .as_boolean()
+            .value(0));
     }
 }

@@ -1,6 +1,7 @@
 //! Options and steps shared by the recording commands: where to write, at
 //! what rate, which sources, the manifest template, and signal handling.
 
+use crate::rates::{parse_rate_list, RateList, RateSettings};
 use crate::recording::{Recording, RecordingOptions};
 use crate::sampler::Clock;
 use crate::sources::{self, DiscoverOptions, PowerSource};
@@ -104,9 +105,13 @@ pub struct RecordArgs {
     /// Archive folder; the run goes in a new sub-folder (never overwritten).
     #[arg(long)]
     pub out: PathBuf,
-    /// Sampling rate in Hz.
-    #[arg(long, default_value_t = 1000.0)]
-    pub rate: f64,
+    /// Sampling rates in Hz. `--rate HZ` caps every source's rate (default
+    /// 1000); each source is read as often as its meter updates (RAPL 1 kHz,
+    /// NVML the driver's period, modelled 10 Hz), at most that.
+    /// `--rate SOURCE=HZ` sets one source's rate, by id (`nvml:0`) or kind
+    /// (`rapl`); repeat the flag or give a comma list.
+    #[arg(long, value_parser = parse_rate_list, value_name = "HZ|SOURCE=HZ")]
+    pub rate: Vec<RateList>,
     /// Platform name used to keep hosts apart (default: derived from the GPU
     /// or CPU model).
     #[arg(long)]
@@ -128,15 +133,15 @@ pub struct RecordArgs {
 }
 
 impl RecordArgs {
-    pub fn recording_options(&self) -> Result<RecordingOptions> {
-        if !(self.rate > 0.0 && self.rate <= 100_000.0) {
-            bail!("--rate {} Hz is out of range (0, 100000]", self.rate);
-        }
-        Ok(RecordingOptions {
-            rate_hz: self.rate,
+    /// The recording's settings; `boundary_reads` when the command stamps
+    /// epochs with boundary reads.
+    pub fn recording_options(&self, boundary_reads: bool) -> RecordingOptions {
+        RecordingOptions {
+            rates: RateSettings::from_lists(&self.rate),
             flush_interval: self.flush_interval,
             compact: !self.keep_segments,
-        })
+            boundary_reads,
+        }
     }
 }
 
@@ -222,14 +227,16 @@ pub fn manifest_template(
 }
 
 /// Opens the sources, fills in the manifest template and starts recording
-/// a new run under `record.out` in the partition `dataset/arch/width`.
+/// a new run under `record.out` in the partition `dataset/arch/width`;
+/// `boundary_reads` when the command stamps its epochs with them.
 pub fn start_recording(
     record: &RecordArgs,
     workload: Workload,
     (dataset, arch, width): (&str, &str, u32),
     id_labels: &[String],
+    boundary_reads: bool,
 ) -> Result<Recording> {
-    let opts = record.recording_options()?;
+    let opts = record.recording_options(boundary_reads);
     let sources::Discovery {
         sources,
         unavailable,

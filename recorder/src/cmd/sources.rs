@@ -35,8 +35,12 @@ struct Report {
 
 fn sources_report(args: &SourceArgs) -> Report {
     let d = crate::sources::discover(&args.discover_options());
+    // The rates a recording with the default `--rate` would read them at.
+    let infos: Vec<_> = d.sources.iter().map(|s| s.info()).collect();
+    let updates: Vec<_> = d.sources.iter().map(|s| s.update_rate()).collect();
+    let plan = crate::rates::RatePlan::new(&infos, &updates, &Default::default());
     Report {
-        usable: d.sources.iter().map(|s| s.info()).collect(),
+        usable: crate::recording::source_entries(infos, &updates, &plan),
         unavailable: d.unavailable,
     }
 }
@@ -56,7 +60,7 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(
             out,
             "  {:<w$}  {:<11}  {:<16}  {:>8}  description",
-            "id", "domain", "method", "poll Hz"
+            "id", "domain", "method", "read Hz"
         )?;
         for s in &r.usable {
             let domain = serde_json::to_value(s.domain).unwrap_or_default();

@@ -1,17 +1,23 @@
 //! `recorder train`: train one case-study model while sampling power, one
 //! epoch row per epoch, optionally stopping live on a criterion.
 //!
+//! Every epoch boundary (the start of epoch 1, each epoch's end after the
+//! device synchronised) is a boundary read: every source is read at that
+//! instant, which becomes the epoch's `end_ns` and the next one's
+//! `start_ns`.
+//!
 //! The live stop replays the criterion (the same `Criterion::replay` the
 //! analyzer uses) on the epochs so far after each epoch, so both pick the
 //! same epoch. Energies for a live `energy:` rule come from the sampler's
-//! running totals at the epoch ends (the last tick, ≤ one sample period
-//! stale); the analyzer interpolates to the exact boundary, so the two can
-//! differ only when E(i) lies within one sample period's energy of the bound.
+//! running totals as of the boundary read at the epoch's end: for counters
+//! the counter at the boundary itself, what the analyzer reads from the
+//! boundary rows; for power-only sources the sampler's trapezoid up to that
+//! reading, which the analyzer's can differ from by rounding only.
 
 use super::common::{self, RecordArgs, Signals};
 use super::output;
 use crate::recording::RunSummary;
-use crate::sampler::LiveTotals;
+use crate::sampler::{BoundaryRead, LiveTotals};
 use crate::train::{self, Arch, DatasetKind, DeviceChoice, KlDirection, Protocol, TrainConfig};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -19,7 +25,6 @@ use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::PoisonError;
 use trainwatt_trace::{Criterion, EpochPoint, EpochRow, RunStatus, Workload};
 
 #[derive(Debug, Args)]
@@ -230,25 +235,32 @@ pub fn record_training(
         labels.push(format!("f{f}"));
     }
     let (dataset, arch) = (cfg.dataset.to_string(), cfg.arch.to_string());
-    let mut rec =
-        common::start_recording(plan.record, workload, (&dataset, &arch, width), &labels)?;
-    let clock = rec.clock();
+    let mut rec = common::start_recording(
+        plan.record,
+        workload,
+        (&dataset, &arch, width),
+        &labels,
+        true,
+    )?;
     if !plan.quiet {
         eprintln!("recorder: recording into {}", rec.dir().display());
     }
     if let Some(d) = plan.idle_before {
         std::thread::sleep(d);
     }
-    let live = rec.live_shared();
-    let snapshot = || live.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    // The first clock reading the trainer takes is the start of epoch 1:
-    // remember the running totals there, so live energies count from it.
+    let stamper = rec.stamper();
+    // Every clock reading the trainer takes is a boundary; the first is the
+    // start of epoch 1: remember the running totals there, so live energies
+    // count from it, and the latest, the end of the epoch just reported.
     let at_start: RefCell<Option<LiveTotals>> = RefCell::new(None);
+    let latest: RefCell<Option<BoundaryRead>> = RefCell::new(None);
     let stamp = || {
-        let t = clock.now_ns();
+        let b = stamper.stamp();
         if at_start.borrow().is_none() {
-            *at_start.borrow_mut() = Some(snapshot());
+            *at_start.borrow_mut() = Some(b.live.clone());
         }
+        let t = b.t_ns;
+        *latest.borrow_mut() = Some(b);
         t
     };
     let mut points: Vec<EpochPoint> = Vec::new();
@@ -270,7 +282,11 @@ pub fn record_training(
             write_error = Some(err.into());
             return ControlFlow::Break(());
         }
-        let now = snapshot();
+        let now = latest
+            .borrow()
+            .as_ref()
+            .map(|b| b.live.clone())
+            .unwrap_or_default();
         let start = at_start.borrow().clone().unwrap_or_default();
         // The epoch just added is in `rec.epochs()`, so its first row exists.
         let first_start = rec.epochs().first().map_or(e.start_ns, |r| r.start_ns);

@@ -7,9 +7,10 @@
 //! its counter is the analytic integral: `energy_uj = power × t_ns`, and the
 //! energy of any interval is `power × duration` up to 1 µJ of rounding. It
 //! presents itself as a counter (`measured-counter`) so the analyzer's
-//! preferred path is the one under test.
+//! preferred path is the one under test. It updates as often as asked
+//! (`gpu=200@50`: read at 50 Hz), by default on every tick of the sampler.
 
-use super::{source_info, PowerSource, Reading, SourceError, POLL_EVERY_TICK};
+use super::{source_info, PowerSource, Reading, SourceError, UpdateRate, POLL_EVERY_TICK};
 use trainwatt_trace::{Domain, Method, SourceInfo};
 
 /// A source of constant power.
@@ -19,6 +20,8 @@ pub struct FakeSource {
     domain: Domain,
     /// Power in mW: an integer so the energy is exact.
     power_mw: i64,
+    /// The update rate to declare; `None`: every tick.
+    rate_hz: Option<f64>,
 }
 
 impl FakeSource {
@@ -28,7 +31,14 @@ impl FakeSource {
             id: format!("fake:{key}"),
             domain,
             power_mw: (power_w * 1e3).round() as i64,
+            rate_hz: None,
         }
+    }
+
+    /// The same source declaring an update rate of `hz`.
+    pub fn with_rate(mut self, hz: f64) -> Self {
+        self.rate_hz = Some(hz);
+        self
     }
 
     pub fn power_w(&self) -> f64 {
@@ -65,12 +75,17 @@ impl PowerSource for FakeSource {
             suspect_wrap: false,
         })
     }
+
+    fn update_rate(&self) -> Option<UpdateRate> {
+        self.rate_hz.map(|hz| UpdateRate::new(hz, "configured"))
+    }
 }
 
 /// Parses `gpu=200,cpu=50,dram=5`. A key is `gpu`, `cpu` or `dram`,
 /// optionally followed by digits to have several of a kind (`gpu0=200,
-/// gpu1=180`); the value is watts (≥ 0, decimals allowed). Keys must be
-/// unique.
+/// gpu1=180`); the value is watts (≥ 0, decimals allowed), optionally
+/// followed by `@HZ`, the update rate to declare (`gpu=200@50`). Keys must
+/// be unique.
 pub fn parse_fake_spec(spec: &str) -> Result<Vec<FakeSource>, String> {
     let mut sources: Vec<FakeSource> = Vec::new();
     for item in spec.split(',').map(str::trim) {
@@ -92,14 +107,24 @@ pub fn parse_fake_spec(spec: &str) -> Result<Vec<FakeSource>, String> {
                 ))
             }
         };
-        let power_w: f64 = value
+        let (watts, rate) = match value.split_once('@') {
+            Some((w, r)) => (w, Some(r.trim())),
+            None => (value, None),
+        };
+        let power_w: f64 = watts
             .trim()
             .parse()
-            .map_err(|_| format!("'{item}': '{}' is not a number of watts", value.trim()))?;
+            .map_err(|_| format!("'{item}': '{}' is not a number of watts", watts.trim()))?;
         if !(power_w.is_finite() && (0.0..=1e6).contains(&power_w)) {
             return Err(format!("'{item}': watts must be between 0 and 1e6"));
         }
-        let source = FakeSource::new(key, domain, power_w);
+        let mut source = FakeSource::new(key, domain, power_w);
+        if let Some(r) = rate {
+            match r.parse::<f64>() {
+                Ok(hz) if hz > 0.0 && hz <= crate::rates::MAX_HZ => source = source.with_rate(hz),
+                _ => return Err(format!("'{item}': '@{r}' is not a rate in (0, 100000] Hz")),
+            }
+        }
         if sources.iter().any(|s| s.id == source.id) {
             return Err(format!("'{key}' given twice"));
         }
@@ -144,6 +169,11 @@ mod tests {
         assert_eq!(r.energy_uj, Some(500_000_000));
         assert_eq!(r.power_w, Some(200.0));
         assert_eq!(s[2].read(1_000_000_000).unwrap().energy_uj, Some(5_000_000));
+        assert_eq!(s[0].update_rate(), None);
+        let r = parse_fake_spec("gpu=200@50").unwrap()[0]
+            .update_rate()
+            .unwrap();
+        assert_eq!(r.hz, 50.0);
     }
 
     #[test]
@@ -173,6 +203,8 @@ mod tests {
             ("gpu=-1", "between 0"),
             ("gpu=inf", "between 0"),
             ("gpu=1,gpu=2", "given twice"),
+            ("gpu=1@0", "not a rate"),
+            ("gpu=1@x", "not a rate"),
         ] {
             let err = parse_fake_spec(spec).unwrap_err();
             assert!(err.contains(needle), "{spec}: {err}");

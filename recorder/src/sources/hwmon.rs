@@ -6,10 +6,14 @@
 //! (instantaneous). Connector entries such as `card0-DP-1` and render nodes
 //! are not GPUs and are skipped. There is no energy counter here, so the
 //! analyzer integrates the power samples.
+//!
+//! How often the value changes is the hwmon folder's `update_interval` (ms,
+//! the hwmon sysfs ABI) where the driver provides one; amdgpu does not, and
+//! such a source is read at the sampler's cap.
 
 use super::{
-    path_setting, source_info, PowerSource, Reading, SourceError, SysfsValue, Unavailable,
-    POLL_EVERY_TICK,
+    path_setting, read_u64_file, source_info, PowerSource, Reading, SourceError, SysfsValue,
+    Unavailable, UpdateRate, POLL_EVERY_TICK,
 };
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{Domain, Method, SourceInfo};
@@ -24,6 +28,7 @@ pub struct HwmonSource {
     card: String,
     power: SysfsValue,
     vendor: Option<String>,
+    update_interval_ms: Option<u64>,
 }
 
 impl HwmonSource {
@@ -55,11 +60,16 @@ impl HwmonSource {
             .and_then(Path::parent)
             .and_then(|device| std::fs::read_to_string(device.join("vendor")).ok())
             .map(|v| v.trim().to_string());
+        let update_interval_ms = power_file
+            .parent()
+            .and_then(|hwmon| read_u64_file(&hwmon.join("update_interval")).ok())
+            .filter(|&ms| ms > 0);
         Ok(HwmonSource {
             id,
             card: card.to_string(),
             power,
             vendor,
+            update_interval_ms,
         })
     }
 }
@@ -92,6 +102,11 @@ impl PowerSource for HwmonSource {
             energy_uj: None,
             suspect_wrap: false,
         })
+    }
+
+    fn update_rate(&self) -> Option<UpdateRate> {
+        self.update_interval_ms
+            .map(|ms| UpdateRate::new(1000.0 / ms as f64, "hwmon update_interval"))
     }
 }
 
@@ -196,10 +211,23 @@ mod tests {
         fs::write(&avg, "200250000\n").unwrap();
         assert_eq!(sources[0].read(1).unwrap().power_w, Some(200.25));
 
+        // No update_interval: read at the sampler's cap.
+        assert_eq!(sources[0].update_rate(), None);
         let info = sources[0].info();
         assert_eq!(info.domain, Domain::Gpu);
         assert_eq!(info.method, Method::MeasuredPower);
         assert_eq!(info.settings["pci_vendor"], serde_json::json!("0x1002"));
+    }
+
+    #[test]
+    fn update_interval_gives_the_rate() {
+        let root = tempfile::tempdir().unwrap();
+        let p = gpu(root.path(), "card0", "power1_average", "1000000\n");
+        fs::write(p.parent().unwrap().join("update_interval"), "50\n").unwrap();
+        let (sources, _) = discover_hwmon(root.path());
+        let rate = sources[0].update_rate().unwrap();
+        assert_eq!(rate.hz, 20.0);
+        assert_eq!(rate.from, "hwmon update_interval");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Each source is read by the sampler thread on an absolute schedule, so a
 //! `read` must be cheap and must never block on anything but the file or
-//! library call it wraps. Discovery ([`discover`]) returns the sources that
+//! library call it wraps. Each says how often its meter's value changes
+//! ([`PowerSource::update_rate`]), which is how often it is read (see
+//! `rates`). Discovery ([`discover`]) returns the sources that
 //! work here and, for the ones that do not, why and how to fix it, which is
 //! what `recorder sources` prints.
 //!
@@ -13,18 +15,23 @@
 //! | [`hwmon`] | AMD GPUs via hwmon sysfs | power |
 //! | [`modelled`] | `/proc/stat` utilisation × W/core, installed memory × W/GB | modelled |
 //! | [`fake`] | constant power for deterministic tests of the binaries | counter |
+//! | [`waveform`] | a known power waveform, for tests and the precision benchmark | counter |
 
 pub mod fake;
 pub mod hwmon;
 pub mod modelled;
 pub mod nvml;
 pub mod rapl;
+pub mod waveform;
 
 pub use fake::{parse_fake_spec, FakeSource};
 pub use hwmon::HwmonSource;
 pub use modelled::{ModelledCpuSource, ModelledDramSource};
 pub use nvml::NvmlSource;
 pub use rapl::RaplSource;
+pub use waveform::WaveformSource;
+
+pub use crate::rates::UpdateRate;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -69,6 +76,12 @@ pub trait PowerSource: Send {
     /// Takes one reading now. `t_ns` is the sampler's monotonic time of the
     /// tick, for sources that derive power from counter differences.
     fn read(&mut self, t_ns: i64) -> Result<Reading, SourceError>;
+    /// How often the meter's value changes, where known; the sampler reads
+    /// the source that often (capped by `--rate`). `None`: unknown, read at
+    /// the cap.
+    fn update_rate(&self) -> Option<UpdateRate> {
+        None
+    }
 }
 
 /// A source that was looked for but cannot be used here.
@@ -311,8 +324,8 @@ pub(crate) fn source_info(
     }
 }
 
-/// The poll rate reported by sources that are read on every sampler tick:
-/// the sampler's rate is not known here, so 0 means "every tick".
+/// The `poll_hz` a source reports in its own [`SourceInfo`]: the rate it
+/// is read at is decided by the recording (see `rates`), which fills it in.
 pub const POLL_EVERY_TICK: f64 = 0.0;
 
 #[cfg(test)]

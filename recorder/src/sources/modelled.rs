@@ -22,7 +22,9 @@
 //! [`DEFAULT_DRAM_W_PER_GB`] = 0.375 W/GiB, CodeCarbon's figure (3 W per
 //! 8 GB); Green Algorithms uses 0.3725 W/GB, within 1 %. It is a constant.
 
-use super::{path_setting, source_info, PowerSource, Reading, SourceError, Unavailable};
+use super::{
+    path_setting, source_info, PowerSource, Reading, SourceError, Unavailable, UpdateRate,
+};
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{Domain, Method, SourceInfo};
 
@@ -174,6 +176,13 @@ impl PowerSource for ModelledCpuSource {
         }
         Ok(self.cached)
     }
+
+    fn update_rate(&self) -> Option<UpdateRate> {
+        Some(UpdateRate::new(
+            self.poll_hz,
+            "configured /proc/stat poll rate",
+        ))
+    }
 }
 
 /// DRAM power modelled from installed memory: a constant.
@@ -244,6 +253,10 @@ impl PowerSource for ModelledDramSource {
             energy_uj: None,
             suspect_wrap: false,
         })
+    }
+
+    fn update_rate(&self) -> Option<UpdateRate> {
+        Some(UpdateRate::new(self.poll_hz, "configured (a constant)"))
     }
 }
 

@@ -13,12 +13,27 @@
 //! `OnceLock`), which lets every source hold a `Device<'static>` and avoids
 //! a handle lookup per read; the library is never shut down, which is
 //! harmless for a process that samples until it exits.
+//!
+//! NVML does not publish how often the driver refreshes its power reading,
+//! so a source measures it when it opens: the spacing of the driver's own
+//! buffered power samples (`nvmlDeviceGetSamples`), the median of their
+//! timestamp differences. Where that buffer is unsupported or too short it
+//! assumes [`DEFAULT_UPDATE_HZ`]: A100 and H100 refresh every 100 ms (Yang
+//! et al., "Part-time power measurements: nvidia-smi's lack of attention",
+//! arXiv:2312.02741). The energy counter needs no fast reads at all: the
+//! boundary reads give it at every epoch's start and end.
 
-use super::{source_info, PowerSource, Reading, SourceError, Unavailable, POLL_EVERY_TICK};
+use super::{
+    source_info, PowerSource, Reading, SourceError, Unavailable, UpdateRate, POLL_EVERY_TICK,
+};
+use nvml_wrapper::enum_wrappers::device::Sampling;
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::{Device, Nvml};
 use std::sync::OnceLock;
 use trainwatt_trace::{Domain, GpuFacts, Method, SourceInfo};
+
+/// The update rate assumed when the driver's sample buffer does not tell.
+pub const DEFAULT_UPDATE_HZ: f64 = 10.0;
 
 static NVML: OnceLock<Result<Nvml, Unavailable>> = OnceLock::new();
 
@@ -61,8 +76,38 @@ pub struct NvmlSource {
     name: String,
     uuid: Option<String>,
     has_counter: bool,
+    update: UpdateRate,
     prev_energy_mj: Option<u64>,
     total_uj: i64,
+}
+
+/// The update rate from the timestamps (µs) of a sample buffer: one over
+/// the median spacing of distinct timestamps, within 0.1 Hz..1 kHz.
+pub fn rate_from_timestamps_us(timestamps_us: &[u64]) -> Option<f64> {
+    let mut t = timestamps_us.to_vec();
+    t.sort_unstable();
+    t.dedup();
+    let mut gaps: Vec<u64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    if gaps.len() < 3 {
+        return None;
+    }
+    gaps.sort_unstable();
+    let median_us = gaps[gaps.len() / 2] as f64;
+    Some((1e6 / median_us).clamp(0.1, 1000.0))
+}
+
+fn measured_update_rate(device: &Device<'static>) -> UpdateRate {
+    let stamps: Vec<u64> = device
+        .samples(Sampling::Power, None)
+        .map(|v| v.iter().map(|s| s.timestamp).collect())
+        .unwrap_or_default();
+    match rate_from_timestamps_us(&stamps) {
+        Some(hz) => UpdateRate::new(hz, "NVML power sample buffer spacing"),
+        None => UpdateRate::new(
+            DEFAULT_UPDATE_HZ,
+            "default: the driver's sample buffer did not tell",
+        ),
+    }
 }
 
 impl NvmlSource {
@@ -85,6 +130,7 @@ impl NvmlSource {
             index,
             name: device.name().unwrap_or_default(),
             uuid: device.uuid().ok(),
+            update: measured_update_rate(&device),
             device,
             has_counter,
             prev_energy_mj: None,
@@ -142,6 +188,10 @@ impl PowerSource for NvmlSource {
             energy_uj,
             suspect_wrap: false,
         })
+    }
+
+    fn update_rate(&self) -> Option<UpdateRate> {
+        Some(self.update.clone())
     }
 }
 
@@ -271,6 +321,17 @@ mod tests {
         assert!(u.fix.is_some());
         let u = init_error_unavailable(&NvmlError::FailedToLoadSymbol("x".into()));
         assert!(u.reason.starts_with("NVML failed to start"), "{u:?}");
+    }
+
+    #[test]
+    fn update_rate_from_the_sample_buffer() {
+        // 20 ms spacing with a repeated stamp and one late sample.
+        let t = [0, 20_000, 20_000, 40_000, 60_000, 95_000, 100_000, 120_000];
+        assert_eq!(rate_from_timestamps_us(&t), Some(50.0));
+        assert_eq!(rate_from_timestamps_us(&[0, 100_000, 200_000]), None);
+        assert_eq!(rate_from_timestamps_us(&[]), None);
+        let slow = [0, 100_000_000, 200_000_000, 300_000_000];
+        assert_eq!(rate_from_timestamps_us(&slow), Some(0.1));
     }
 
     #[test]

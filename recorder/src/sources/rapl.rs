@@ -19,12 +19,15 @@
 
 use super::{
     path_setting, read_u64_file, source_info, PowerSource, Reading, SourceError, SysfsValue,
-    Unavailable, POLL_EVERY_TICK,
+    Unavailable, UpdateRate, POLL_EVERY_TICK,
 };
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{Domain, Method, SourceInfo};
+
+/// How often RAPL updates its energy counters, Hz (about every 1 ms).
+pub const UPDATE_HZ: f64 = 1000.0;
 
 /// Where Linux puts the powercap class.
 pub const DEFAULT_POWERCAP_ROOT: &str = "/sys/class/powercap";
@@ -135,6 +138,10 @@ impl PowerSource for RaplSource {
             energy_uj: Some(i64::try_from(total_uj).unwrap_or(i64::MAX)),
             suspect_wrap,
         })
+    }
+
+    fn update_rate(&self) -> Option<UpdateRate> {
+        Some(UpdateRate::new(UPDATE_HZ, "RAPL nominal: about every 1 ms"))
     }
 }
 

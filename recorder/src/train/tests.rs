@@ -98,8 +98,10 @@ fn lenet_learns_the_synthetic_task_and_reports_sane_epochs() {
         assert!(e.start_ns < e.end_ns);
         assert!((0.0..=1.0).contains(&e.train_acc) && (0.0..=1.0).contains(&e.test_acc));
     }
-    // Two clock readings per epoch, in order.
-    assert_eq!(epochs[1].start_ns, epochs[0].end_ns + 1_000_000);
+    // One clock reading per boundary: an epoch starts where the last ended.
+    assert_eq!(epochs[0].start_ns, 1_000_000);
+    assert_eq!(epochs[1].start_ns, epochs[0].end_ns);
+    assert_eq!(epochs[5].end_ns, 7_000_000);
     assert!(
         epochs[5].train_loss < epochs[0].train_loss / 10.0,
         "{epochs:?}"
