@@ -106,8 +106,8 @@ const FAULTS: &[Fault] = &[
     Fault {
         name: "zero --rate",
         args: &["sample", "--duration", "1s", "--rate", "0"],
-        code: 1,
-        stderr: &["--rate 0 Hz is out of range"],
+        code: 2,
+        stderr: &["invalid value '0' for '--rate", "out of range (0, 100000]"],
         ..NONE
     },
     Fault {

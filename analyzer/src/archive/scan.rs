@@ -94,7 +94,7 @@ fn scan_file(
 
 /// The optional `boundary` column (format 1.1): true on the rows the
 /// recorder read at an epoch boundary; absent or null means false.
-const BOUNDARY: &str = "boundary";
+const BOUNDARY: &str = samples::BOUNDARY;
 
 /// Decodes the columns `wanted` of a Parquet file (all must exist), plus
 /// those of `optional` it has (others are never decoded), and hands each
