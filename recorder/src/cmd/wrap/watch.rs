@@ -122,8 +122,7 @@ impl LogWatch {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
             }
-            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-            woke.signal = ready(&fds[0]);
+            woke.signal = fds[0].revents().is_some_and(|r| !r.is_empty());
         }
         let mut sink = [0u8; 64];
         while matches!(self.wake.read(&mut sink), Ok(n) if n > 0) {}
