@@ -6,7 +6,7 @@ ENV := eval "$$(scripts/setup.sh --print-env)"
 ARCHIVE ?= data/sample
 REPORT ?= reports/sample
 
-.PHONY: demo test lint bench-recorder bench-analyzer sample-archive
+.PHONY: demo test lint bench-recorder bench-precision bench-wrap-latency bench-analyzer sample-archive
 
 ## The main job on the shipped sample archive: every table of the analysis.
 demo:
@@ -21,6 +21,14 @@ lint:
 
 bench-recorder:
 	@bash bench/recorder_overhead.sh
+
+## Energy per epoch by method and sampling rate (docs/precision.md).
+bench-precision:
+	@bash bench/precision.sh
+
+## How late `recorder wrap` stamps a child's epoch line.
+bench-wrap-latency:
+	@bash bench/wrap_latency.sh
 
 bench-analyzer:
 	@bash bench/analyzer_bench.sh

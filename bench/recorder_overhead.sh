@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
-# Recorder overhead at 1 kHz: CPU time per second of sampling, missed
-# deadlines, and bytes on disk per sample. Prints the figures.
+# The recorder's own cost with its default rates, beside the wake-up floor
+# and CodeCarbon's tracker, one after the other in the same run:
 #
-# Sources: a realistic fake RAPL tree (package-0 with core and dram subzones,
-# real sysfs-like files read through the real RaplSource), plus whatever this
-# machine has (modelled CPU/DRAM here). Each tick therefore does real file
-# reads; NVML reads on a GPU machine cost more (see README).
+#   recorder, this machine's sources  (a VM: modelled CPU and DRAM, 10 Hz)
+#   recorder, a fake RAPL tree        (package, core, dram zones: 1 kHz)
+#   recorder, the same tree, --rate 1 (1 Hz; epochs stay exact by boundary reads)
+#   floor at 1 kHz and at 10 Hz       (examples/tick_floor: a thread that only
+#                                      wakes on the sampler's schedule)
+#   CodeCarbon OfflineEmissionsTracker, measure_power_secs 15 (its default) and 1
+#
+# For each: wake-ups per second, CPU time as a share of one core in steady
+# state (recorder: its sampling and writing threads, from the manifest;
+# floor: its thread; CodeCarbon: the whole process between start() and
+# stop()), the whole process over its wall time (start-up included),
+# missed deadlines, and bytes per sample on disk. Prints the load average
+# before and after: on a shared machine, say what else was running.
+#
+#   bench/recorder_overhead.sh             # 60 s per case, ~8 min
+#   DURATION=20 bench/recorder_overhead.sh
+#
+# The fake RAPL tree is real files read through the real RaplSource (on
+# ext4 here, not sysfs); NVML reads on a GPU machine cost more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/setup.sh --print-env)"
-DURATION="${DURATION:-20}"
-RATE="${RATE:-1000}"
+DURATION="${DURATION:-60}"
+CACHE="${TRAINWATT_CACHE:-$HOME/.cache/trainwatt}"
+CC="$CACHE/codecarbon-venv"
+if ! "$CC/bin/python" -c 'import codecarbon' 2>/dev/null; then
+  echo "installing codecarbon into $CC" >&2
+  python3 -m venv "$CC"
+  "$CC/bin/python" -m pip install --quiet --disable-pip-version-check codecarbon >&2
+fi
 cargo build --release -p trainwatt-recorder --no-default-features --bin recorder --example tick_floor >&2
 BIN="$CARGO_TARGET_DIR/release/recorder"
 FLOOR="$CARGO_TARGET_DIR/release/examples/tick_floor"
@@ -26,43 +47,60 @@ mk intel-rapl:0:1 dram 3456789
   echo $e > "$pc/intel-rapl:0/energy_uj"; echo $d > "$pc/intel-rapl:0:1/energy_uj"; sleep 0.1; done ) &
 bump=$!
 trap 'kill $bump 2>/dev/null; rm -rf "$work"' EXIT
-/usr/bin/time -f '%U %S %e' -o "$work/time" "$BIN" sample --duration "${DURATION}s" --rate "$RATE" \
-  --powercap-root "$pc" --no-nvml --out "$work/archive" > "$work/run" 2> "$work/log"
-run="$(cat "$work/run")"
-read -r user sys wall < "$work/time"
-# The floor: a thread that only wakes on the same schedule, same duration.
-"$FLOOR" "$DURATION" "$RATE" > "$work/floor"
-python3 - "$run" "$user" "$sys" "$wall" "$RATE" "$work/log" "$work/floor" <<'PY'
-import json, os, sys, glob
-run, user, sys_, wall, rate = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-floor = json.load(open(sys.argv[7]))
-m = json.load(open(os.path.join(run, "manifest.json")))
-seg = glob.glob(os.path.join(run, "samples", "*.parquet"))
-size = sum(os.path.getsize(f) for f in seg)
-s = m["sampler"]
-ticks = s["ticks"]
-srcs = [x["id"] for x in m["sources"]]
-fast = [x["id"] for x in m["sources"] if x["poll_hz"] == 0 or x["poll_hz"] >= rate]
-# rows: every-tick sources contribute one row per tick; slower ones fewer.
-import re
-log = open(sys.argv[6]).read()
-mm = re.search(r"(\d+) samples in (\d+) segments", log)
-rows = int(mm.group(1)) if mm else None
-cpu = user + sys_
-dur = ticks / rate
-samp, writ = s.get("sampler_cpu_s"), s.get("writer_cpu_s")
-pct = lambda x, d: 100 * x / d
-print(f"machine: {os.uname().nodename} ({os.cpu_count()} cores), {os.uname().release}")
-print(f"sources: {', '.join(srcs)}")
-print(f"sampled {s['rate_hz']:.0f} Hz for {wall:.1f} s wall: {ticks} ticks, {s['missed_deadlines']} missed deadlines ({100*s['missed_deadlines']/max(ticks,1):.3f} %)")
-print(f"floor (a thread that only sleeps on the same schedule, examples/tick_floor): "
-      f"{pct(floor['cpu_s'], floor['wall_s']):.2f} % of one core, "
-      f"{floor['missed_deadlines']} missed of {floor['ticks']} ({100*floor['missed_deadlines']/max(floor['ticks'],1):.3f} %)")
-if samp is not None and writ is not None:
-    print(f"sampler thread: {pct(samp, dur):.2f} % of one core ({pct(samp, dur) - pct(floor['cpu_s'], floor['wall_s']):+.2f} points over the floor); "
-          f"writer thread: {pct(writ, dur):.2f} %; both: {pct(samp + writ, dur):.2f} %")
-print(f"whole process (start-up, host facts, compaction included): {cpu:.2f} s = {100*cpu/wall:.2f} % of one core (user {user:.2f} s, sys {sys_:.2f} s)")
-print(f"disk: {size} bytes in {len(seg)} segments")
-if rows:
-    print(f"rows: {rows}; {size/rows:.2f} bytes per sample row (one source, one tick)")
+cat > "$work/cc.py" <<'PY'
+import json, resource, sys, time
+period, duration = float(sys.argv[1]), float(sys.argv[2])
+from codecarbon import OfflineEmissionsTracker
+cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+tr = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=period,
+                             save_to_file=False, log_level="error")
+tr.start()
+c0, w0 = cpu(), time.monotonic()
+time.sleep(duration)
+c1, w1 = cpu(), time.monotonic()
+tr.stop()
+print(json.dumps({"cpu_s": c1 - c0, "wall_s": w1 - w0}))
+PY
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "machine: $(uname -n), $(nproc) cores, $(uname -r); load average before: $(load)"
+rec() { # name, args…
+  local name="$1"; shift
+  /usr/bin/time -f '%U %S %e' -o "$work/$name.time" "$BIN" sample --duration "${DURATION}s" \
+    --format json --out "$work/$name" "$@" > "$work/$name.json" 2> "$work/$name.log"
+}
+rec modelled
+rec rapl --powercap-root "$pc" --no-nvml
+rec rapl-1hz --powercap-root "$pc" --no-nvml --rate 1
+"$FLOOR" "$DURATION" 1000 > "$work/floor-1000.json"
+"$FLOOR" "$DURATION" 10 > "$work/floor-10.json"
+/usr/bin/time -f '%U %S %e' -o "$work/cc15.time" "$CC/bin/python" "$work/cc.py" 15 "$DURATION" > "$work/cc15.json" 2>/dev/null
+/usr/bin/time -f '%U %S %e' -o "$work/cc1.time" "$CC/bin/python" "$work/cc.py" 1 "$DURATION" > "$work/cc1.json" 2>/dev/null
+echo "load average after: $(load)"
+"$CC/bin/python" -c 'import codecarbon; print("codecarbon", codecarbon.__version__)'
+python3 - "$work" <<'PY'
+import json, sys, os
+w = sys.argv[1]
+def j(n): return json.load(open(os.path.join(w, n)))
+def whole(n):
+    u, s, e = map(float, open(os.path.join(w, n + ".time")).read().split())
+    return 100 * (u + s) / e
+print()
+print("| case | wakes/s | CPU, % of a core (steady) | whole process, % | missed deadlines | bytes/sample |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, label in [("modelled", "recorder, this VM's sources (modelled CPU+DRAM)"),
+                    ("rapl", "recorder, fake RAPL tree (3 zones)"),
+                    ("rapl-1hz", "recorder, fake RAPL tree, --rate 1")]:
+    r = j(name + ".json"); s = r["sampler"]
+    cpu = 100 * (s["sampler_cpu_s"] + s["writer_cpu_s"]) / r["duration_s"]
+    print(f"| {label} | {s['rate_hz']:g} | {cpu:.3f} (sampler {100*s['sampler_cpu_s']/r['duration_s']:.3f}, "
+          f"writer {100*s['writer_cpu_s']/r['duration_s']:.3f}) | {whole(name):.2f} | "
+          f"{s['missed_deadlines']} of {s['ticks']} | {r['bytes_per_sample']:.2f} |")
+for hz in (1000, 10):
+    f = j(f"floor-{hz}.json")
+    print(f"| floor: a thread waking at {hz} Hz | {hz} | {100*f['cpu_s']/f['wall_s']:.3f} | – | "
+          f"{f['missed_deadlines']} of {f['ticks']} | – |")
+for p in (15, 1):
+    c = j(f"cc{p}.json")
+    print(f"| CodeCarbon, measure_power_secs={p} | {1/p:g} | {100*c['cpu_s']/c['wall_s']:.3f} | "
+          f"{whole(f'cc{p}'):.2f} | – | – |")
 PY

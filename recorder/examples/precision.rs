@@ -49,7 +49,7 @@ const WAVE: Bursts = Bursts {
     idle_mw: 45_000,
 };
 /// Epoch lengths, s: uneven, some shorter than the slowest sample period.
-const EPOCHS_S: [f64; 6] = [0.9, 2.3, 0.45, 3.1, 1.6, 0.7];
+const EPOCHS_S: [f64; 10] = [0.9, 2.3, 0.45, 3.1, 1.6, 0.7, 1.25, 2.05, 0.6, 1.8];
 /// RAPL's `max_energy_range_uj` on many Intel parts.
 const RAPL_RANGE_UJ: u64 = 262_143_328_850;
 const RATES_HZ: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
@@ -71,8 +71,9 @@ fn exact_j(a: i64, b: i64) -> f64 {
     j
 }
 
-/// One rate's run: the boundaries and every row the sampler wrote.
-fn record(rate_hz: f64) -> (Vec<i64>, Vec<MarkedSampleRow>) {
+/// One rate's run: the boundaries, every row the sampler wrote, and how
+/// many ticks it took and missed.
+fn record(rate_hz: f64) -> (Vec<i64>, Vec<MarkedSampleRow>, (u64, u64)) {
     let total_s: f64 = EPOCHS_S.iter().sum();
     // The raw counter wraps halfway through the run.
     let half_uj = (WAVE.mean_w() * total_s / 2.0 * 1e6) as u64;
@@ -99,7 +100,8 @@ fn record(rate_hz: f64) -> (Vec<i64>, Vec<MarkedSampleRow>) {
     std::thread::sleep(Duration::from_secs_f64(1.05 / rate_hz));
     let out = h.stop();
     assert_eq!(out.read_errors, 0, "{out:?}");
-    (bounds, rx.try_iter().flatten().collect())
+    let ticks = (out.ticks, out.missed_deadlines);
+    (bounds, rx.try_iter().flatten().collect(), ticks)
 }
 
 /// Energy of each epoch by method (a)–(d), J.
@@ -188,8 +190,10 @@ fn main() {
     println!();
     println!("| rate | method | max abs error per epoch | mean abs error | max relative error |");
     println!("|---:|---|---:|---:|---:|");
+    let mut missed = String::new();
     for rate in RATES_HZ {
-        let (bounds, rows) = record(rate);
+        let (bounds, rows, (ticks, late)) = record(rate);
+        let _ = write!(missed, " {rate} Hz: {late} of {ticks};");
         let exact: Vec<f64> = bounds.windows(2).map(|w| exact_j(w[0], w[1])).collect();
         for (method, got) in METHODS.iter().zip(energies(&bounds, &rows, rate)) {
             let errs: Vec<f64> = got.iter().zip(&exact).map(|(g, x)| g - x).collect();
@@ -211,6 +215,8 @@ fn main() {
             );
         }
     }
+    println!();
+    println!("missed deadlines (ticks the sampler skipped):{missed}");
     if let Some(p) = csv_path {
         std::fs::write(&p, csv).unwrap_or_else(|e| panic!("cannot write {p}: {e}"));
     }

@@ -326,7 +326,11 @@ impl Recording {
             .map(SamplerHandle::stop)
             .unwrap_or_default();
         let elapsed_ns = self.clock.now_ns();
-        let sink = match self.writer.take().map(|w| w.join()) {
+        // The sampler has sent its last rows: wake the writer to write them.
+        let sink = match self.writer.take().map(|w| {
+            w.thread().unpark();
+            w.join()
+        }) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(SinkError::Io {
                 path: self.dir.clone(),

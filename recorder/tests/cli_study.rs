@@ -5,8 +5,61 @@
 #![cfg(feature = "train")]
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
 use std::process::Command;
+
+/// Every batch of every Parquet file at `path` (a file or a folder).
+fn batches(path: &Path) -> Vec<arrow::record_batch::RecordBatch> {
+    let files: Vec<_> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .iter()
+        .flat_map(|f| {
+            let f = std::fs::File::open(f).unwrap();
+            ParquetRecordBatchReaderBuilder::try_new(f)
+                .unwrap()
+                .build()
+                .unwrap()
+        })
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The epochs' (start, end) and the instants of the run's boundary rows.
+fn bounds_and_boundary_rows(run: &Path) -> (Vec<(i64, i64)>, Vec<i64>) {
+    let mut epochs = Vec::new();
+    for b in batches(&run.join("epochs.parquet")) {
+        let (s, e) = (
+            b.column(1).as_primitive::<Int64Type>(),
+            b.column(2).as_primitive::<Int64Type>(),
+        );
+        epochs.extend((0..b.num_rows()).map(|i| (s.value(i), e.value(i))));
+    }
+    let mut marked = Vec::new();
+    for b in batches(&run.join("samples")) {
+        let t = b
+            .column_by_name("t_ns")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let m = b.column_by_name("boundary").unwrap().as_boolean();
+        marked.extend(
+            (0..b.num_rows())
+                .filter(|&i| !m.is_null(i) && m.value(i))
+                .map(|i| t.value(i)),
+        );
+    }
+    marked.sort_unstable();
+    (epochs, marked)
+}
 
 /// Writes raw IDX test files with `n` 28×28 images of 10 classes.
 fn write_mnist(dir: &Path, n: usize) {
@@ -99,12 +152,19 @@ fn study_runs_the_grid_then_resumes() {
     );
     let ms = manifests(&dir.path().join("archive"));
     assert_eq!(ms.len(), 2);
-    for m in &ms {
-        let m = trainwatt_trace::Manifest::read(m).unwrap();
+    for path in &ms {
+        let m = trainwatt_trace::Manifest::read(path).unwrap();
         assert_eq!(m.status, trainwatt_trace::RunStatus::Complete);
         assert_eq!(m.workload.extra["study"], "tiny");
         assert_eq!(m.workload.extra["epochs_completed"], 2);
         assert_eq!(m.workload.protocol.as_deref(), Some("test-split:60/20"));
+        // Each boundary is a boundary read: epoch 2 starts where 1 ended,
+        // and the boundary rows sit at exactly those instants.
+        assert!(m.sampler.boundary_reads);
+        let (epochs, marked) = bounds_and_boundary_rows(path.parent().unwrap());
+        assert_eq!(epochs.len(), 2);
+        assert_eq!(epochs[1].0, epochs[0].1);
+        assert_eq!(marked, [epochs[0].0, epochs[0].1, epochs[1].1]);
     }
 
     // Mark one run interrupted: the plan redoes it (in a new folder) and

@@ -261,6 +261,11 @@ pub fn start_recording(
         Clock::start(),
         id_labels,
     )?;
+    for w in &rec.manifest_mut().warnings {
+        if w.starts_with("--rate") {
+            eprintln!("recorder: warning: {w}");
+        }
+    }
     // Nothing is measured before every source has a first reading: the
     // analyzer never extrapolates a source back before its first sample, so
     // an epoch that started earlier could not be used.

@@ -76,7 +76,19 @@ impl EpochBook {
             Ok(ChildLine::End(l)) => {
                 let mut out = Vec::new();
                 let start_ns = match self.start.take() {
-                    Some((_, t)) => t,
+                    Some((_, t)) if t < t_ns => t,
+                    Some(_) => {
+                        // Read together with the end: their instants are
+                        // one, and an epoch of no length is no epoch.
+                        out.push(Entry::Warning(format!(
+                            "{CHILD_EPOCHS_FILE}: epoch {}'s epoch_start line arrived together \
+                             with its end (both stamped at {:.6} s), so it starts where the \
+                             previous epoch ended (epoch 1: when the child started)",
+                            l.epoch,
+                            t_ns as f64 * 1e-9
+                        )));
+                        self.prev_end_ns
+                    }
                     None => {
                         if !self.noted_default_start {
                             self.noted_default_start = true;
@@ -176,6 +188,18 @@ mod tests {
         let e = b.take(5, r#"{"epoch":3}"#, 300);
         assert_eq!(rows(&e), [(3, 200, 300)]);
         assert!(matches!(&e[0], Entry::Note(n) if n.contains("when epoch 2 ended")));
+    }
+
+    #[test]
+    fn a_start_read_together_with_its_end_is_not_used() {
+        let mut b = EpochBook::new(5);
+        assert_eq!(rows(&b.take(1, r#"{"epoch":1}"#, 100)).len(), 1);
+        assert!(b
+            .take(2, r#"{"event":"epoch_start","epoch":2}"#, 180)
+            .is_empty());
+        let e = b.take(3, r#"{"epoch":2}"#, 180);
+        assert_eq!(rows(&e), [(2, 100, 180)]);
+        assert!(matches!(&e[0], Entry::Warning(w) if w.contains("arrived together")));
     }
 
     #[test]

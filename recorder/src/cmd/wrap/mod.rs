@@ -4,10 +4,11 @@
 //! (`child-epochs.jsonl` inside the run folder, so the child's own words are
 //! kept verbatim) and appends one JSON object per line per finished epoch,
 //! and optionally `{"event": "epoch_start", "epoch": N}` when an epoch's
-//! work begins. The recorder wakes when the file changes (inotify, see
-//! [`watch`]), and for what arrived takes one boundary read of every
-//! source: its instant is the arrival's stamp, the end of the epoch whose
-//! line it is (or the start, for an `epoch_start`). Where an epoch starts
+//! work begins. A thread of its own ([`watcher`]) wakes when the file
+//! changes (inotify, see [`watch`]) and for what arrived takes one boundary
+//! read of every source: its instant is the arrival's stamp, the end of the
+//! epoch whose line it is (or the start, for an `epoch_start`); the main
+//! thread records the stamped lines. Where an epoch starts
 //! without a start line is in [`book`]. Malformed or out-of-order lines are
 //! reported on stderr and in the manifest's warnings, and remain in the
 //! verbatim file; they never become epoch rows.
@@ -19,10 +20,11 @@
 mod book;
 mod tail;
 mod watch;
+mod watcher;
 
 use super::common::{self, parse_duration, RecordArgs, Signals};
 use super::output;
-use crate::recording::{Recording, Stamper};
+use crate::recording::Recording;
 use anyhow::{bail, Context, Result};
 use book::{Entry, EpochBook};
 use clap::Args;
@@ -33,6 +35,7 @@ use tail::EpochTail;
 use trainwatt_trace::schema::CHILD_EPOCHS_FILE;
 use trainwatt_trace::{RunStatus, Workload, CLOCK_ORIGIN_ENV, EPOCH_LOG_ENV};
 use watch::LogWatch;
+use watcher::{Event, Watcher};
 
 #[derive(Debug, Args)]
 pub struct WrapArgs {
@@ -104,8 +107,8 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     let file = File::create(&log_path)
         .and_then(|_| File::open(&log_path))
         .with_context(|| format!("creating the epoch log {}", log_path.display()))?;
-    let mut tail = EpochTail::new(file);
-    let (mut watch, note) = LogWatch::new(&log_path, args.epoch_poll)
+    let tail = EpochTail::new(file);
+    let (watch, note) = LogWatch::new(&log_path, args.epoch_poll)
         .with_context(|| format!("watching the epoch log {}", log_path.display()))?;
     watch
         .wake_on_signals()
@@ -127,6 +130,8 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     // Epoch 1 starts, unless the child says otherwise, when the child is
     // started: a boundary read just before it.
     let mut book = EpochBook::new(stamper.stamp().t_ns);
+    let (watcher, events) =
+        Watcher::spawn(tail, watch, stamper.clone()).context("starting the epoch log watcher")?;
     let spawned = Command::new(&args.command[0])
         .args(&args.command[1..])
         .env(EPOCH_LOG_ENV, &log_path)
@@ -135,6 +140,7 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
+            watcher.stop();
             let msg = format!(
                 "cannot start '{}': {e} (check the command after `--` and your PATH)",
                 args.command[0]
@@ -159,19 +165,35 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
                 }
             }
         }
-        if let Err(e) = ingest(&mut tail, &mut rec, &stamper, &mut book) {
-            note_failure(&mut record_error, format!("{e:#}"));
-        }
         if rec.writer_failed() {
             note_failure(&mut record_error, "writing power samples failed".into());
         }
         if let Some(status) = child.try_wait().context("waiting for the child")? {
             break status;
         }
-        watch.wait().context("waiting for the child's epoch log")?;
+        // Lines (stamped by the watcher), or a poke to look at the above.
+        match events.recv_timeout(watch::SAFETY_NET) {
+            Ok(ev) => handle(ev, &mut rec, &mut book, &mut record_error),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                note_failure(&mut record_error, "the epoch log watcher stopped".into());
+                std::thread::sleep(watch::FALLBACK_POLL);
+            }
+        }
     };
-    if let Err(e) = ingest(&mut tail, &mut rec, &stamper, &mut book) {
-        note_failure(&mut record_error, format!("{e:#}"));
+    // What the watcher stamped before it stopped, then what it had not yet
+    // read, stamped now.
+    let tail = watcher.stop();
+    for ev in events.try_iter() {
+        handle(ev, &mut rec, &mut book, &mut record_error);
+    }
+    let Some(mut tail) = tail else {
+        bail!("the epoch log watcher panicked");
+    };
+    let (tx, last) = crossbeam_channel::unbounded();
+    watcher::stamp_arrivals(&mut tail, &stamper, &tx);
+    for ev in last.try_iter() {
+        handle(ev, &mut rec, &mut book, &mut record_error);
     }
     if let Some((line_no, text, seen_ns)) = tail.take_partial() {
         warn(
@@ -247,28 +269,22 @@ fn warn(rec: &mut Recording, msg: String) {
     rec.manifest_mut().warnings.push(msg);
 }
 
-/// Reads what the child appended; whatever arrived is stamped with one
-/// boundary read and becomes epoch rows (or warnings).
-fn ingest(
-    tail: &mut EpochTail,
-    rec: &mut Recording,
-    stamper: &Stamper,
-    book: &mut EpochBook,
-) -> Result<()> {
-    let arrived = tail.poll().context("reading the child's epoch log")?;
-    if !arrived.needs_stamp() {
-        return Ok(());
+/// Records what the watcher sent.
+fn handle(ev: Event, rec: &mut Recording, book: &mut EpochBook, record_error: &mut Option<String>) {
+    let result = match ev {
+        Event::Lines { lines, t_ns } => {
+            let entries: Vec<Entry> = lines
+                .iter()
+                .flat_map(|(line_no, text)| book.take(*line_no, text, t_ns))
+                .collect();
+            record(rec, entries)
+        }
+        Event::Poke => Ok(()),
+        Event::Failed(why) => Err(anyhow::anyhow!(why)),
+    };
+    if let Err(e) = result {
+        note_failure(record_error, format!("{e:#}"));
     }
-    let t_ns = stamper.stamp().t_ns;
-    if arrived.partial_started {
-        tail.stamp_partial(t_ns);
-    }
-    let entries: Vec<Entry> = arrived
-        .lines
-        .iter()
-        .flat_map(|(line_no, text)| book.take(*line_no, text, t_ns))
-        .collect();
-    record(rec, entries)
 }
 
 /// Adds the rows and keeps the warnings (saving the manifest when any).

@@ -100,19 +100,29 @@ impl LogWatch {
         self.inotify.is_some()
     }
 
+    /// A handle that ends a [`wait`](Self::wait) when a byte is written
+    /// to it (as the signal handlers do).
+    pub fn waker(&self) -> std::io::Result<UnixStream> {
+        self.ring.try_clone()
+    }
+
     /// Blocks until the log may have changed, a signal came, the child
-    /// exited, or the interval passed. The caller then checks all of them.
-    pub fn wait(&mut self) -> std::io::Result<()> {
+    /// exited, the waker was written to, or the interval passed; says
+    /// which of the first and the others.
+    pub fn wait(&mut self) -> std::io::Result<Woke> {
         let ms = u16::try_from(self.interval.as_millis()).unwrap_or(u16::MAX);
+        let mut woke = Woke::default();
         {
             let mut fds = vec![PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
             if let Some(i) = &self.inotify {
                 fds.push(PollFd::new(i.as_fd(), PollFlags::POLLIN));
             }
             match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(0) => woke.timeout = true,
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
             }
+            woke.signal = fds[0].revents().is_some_and(|r| !r.is_empty());
         }
         let mut sink = [0u8; 64];
         while matches!(self.wake.read(&mut sink), Ok(n) if n > 0) {}
@@ -120,8 +130,17 @@ impl LogWatch {
             // Non-blocking: EAGAIN once the queue is empty.
             while matches!(i.read_events(), Ok(v) if !v.is_empty()) {}
         }
-        Ok(())
+        Ok(woke)
     }
+}
+
+/// Why a [`LogWatch::wait`] ended, beyond a change of the log.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Woke {
+    /// A signal, the child's exit, or the waker.
+    pub signal: bool,
+    /// The interval passed with nothing happening.
+    pub timeout: bool,
 }
 
 fn watch(path: &Path) -> nix::Result<Inotify> {
