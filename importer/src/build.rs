@@ -77,70 +77,181 @@ pub struct Inputs<'a> {
 
 /// Builds the run.
 pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
-    let invalid = ImportError::Invalid;
-    let is_wall = |log: &PowerLog| {
-        log.series
-            .iter()
-            .flat_map(|s| s.points.first())
-            .any(|p| matches!(p.at, Stamp::Wall(_)))
+    let scale = Scale::of(&inp)?;
+    let mut c = collect_series(&inp.power, &scale)?;
+    let covered = common_window(&c.summary)?;
+    let clock = Clock {
+        origin_wall: scale.origin_wall,
+        covered,
     };
-    let walled: Vec<bool> = inp.power.iter().map(|(_, l)| is_wall(l)).collect();
-    let any_wall = walled.iter().any(|w| *w);
-    if any_wall && inp.start_wall.is_none() {
-        if let Some((((rel, _), _), ((abs, _), _))) = inp
-            .power
-            .iter()
-            .zip(&walled)
-            .find(|(_, w)| !**w)
-            .zip(inp.power.iter().zip(&walled).find(|(_, w)| **w))
-        {
-            return Err(invalid(format!(
-                "{} has no wall-clock times and {} has: give --start (when the first log \
-                 began, e.g. 2025-04-24T15:58:57+02:00) to put them on one clock",
-                rel.display(),
-                abs.display()
-            )));
+    let (epochs, approximate) = match inp.epochs {
+        Some((log, placement)) => (place(log, placement, &clock)?, placement.is_rule()),
+        None => (Vec::new(), false),
+    };
+    if scale.origin_wall.is_none() {
+        c.warnings.push(
+            "the logs carry no wall-clock time, so started_at_utc is unknown (empty); \
+             give --start to record it"
+                .into(),
+        );
+    }
+    if epochs.is_empty() {
+        c.warnings.push(
+            "no epoch log was imported: the analyzer's epoch-based commands leave this run out"
+                .into(),
+        );
+    }
+    let end_ns = c.summary.iter().map(|s| s.last_ns).max().unwrap_or(0);
+    let ticks = c
+        .summary
+        .iter()
+        .map(|s| s.samples as u64)
+        .max()
+        .unwrap_or(0);
+    let rate_hz = c.sources.iter().map(|s| s.poll_hz).fold(0.0, f64::max);
+    let host = HostFacts {
+        gpus: c.gpus,
+        ..HostFacts::default()
+    };
+    let run_id = inp.labels.run_id.clone().unwrap_or_else(|| {
+        let short = &inp.digest[..inp.digest.len().min(12)];
+        match scale.origin_wall {
+            Some(w) => format!("import-{}-{short}", compact_utc(w)),
+            None => format!("import-{short}"),
+        }
+    });
+    let manifest = new_manifest(ManifestParts {
+        run_id,
+        origin_wall: scale.origin_wall,
+        end_ns,
+        host,
+        sources: c.sources,
+        sampler: SamplerStats {
+            rate_hz,
+            ticks,
+            segments: 1,
+            compacted: true,
+            ..SamplerStats::default()
+        },
+        labels: inp.labels,
+        command: inp.command,
+        imported: inp.imported,
+        warnings: c.warnings,
+        approximate,
+    })?;
+    let mut samples = c.samples;
+    samples.sort_by_key(|r| (r.source, r.t_ns));
+    Ok(ImportedRun {
+        partition: partition_of(&manifest),
+        source_ids: manifest.sources.iter().map(|s| s.id.clone()).collect(),
+        manifest,
+        samples,
+        epochs,
+        summary: c.summary,
+    })
+}
+
+/// The one time scale every log's points are put on: UTC ns when any log
+/// has wall-clock times (relative logs then need `--start`), else the
+/// relative logs' shared zero; `origin` is where the run's t = 0 falls.
+struct Scale {
+    any_wall: bool,
+    start_wall: Option<i64>,
+    origin: i64,
+    origin_wall: Option<i64>,
+}
+
+impl Scale {
+    fn of(inp: &Inputs<'_>) -> Result<Self, ImportError> {
+        let is_wall = |log: &PowerLog| {
+            log.series
+                .iter()
+                .flat_map(|s| s.points.first())
+                .any(|p| matches!(p.at, Stamp::Wall(_)))
+        };
+        let walled: Vec<bool> = inp.power.iter().map(|(_, l)| is_wall(l)).collect();
+        let any_wall = walled.iter().any(|w| *w);
+        if any_wall && inp.start_wall.is_none() {
+            if let Some((((rel, _), _), ((abs, _), _))) = inp
+                .power
+                .iter()
+                .zip(&walled)
+                .find(|(_, w)| !**w)
+                .zip(inp.power.iter().zip(&walled).find(|(_, w)| **w))
+            {
+                return Err(ImportError::Invalid(format!(
+                    "{} has no wall-clock times and {} has: give --start (when the first log \
+                     began, e.g. 2025-04-24T15:58:57+02:00) to put them on one clock",
+                    rel.display(),
+                    abs.display()
+                )));
+            }
+        }
+        let mut scale = Self {
+            any_wall,
+            start_wall: inp.start_wall,
+            origin: 0,
+            origin_wall: inp.start_wall,
+        };
+        if any_wall {
+            scale.origin = inp
+                .power
+                .iter()
+                .flat_map(|(_, l)| &l.series)
+                .filter_map(|s| s.points.first())
+                .map(|p| scale.absolute(p.at))
+                .min()
+                .unwrap_or(0);
+            scale.origin_wall = Some(scale.origin);
+        }
+        Ok(scale)
+    }
+
+    /// A stamp on the common scale, before the origin is subtracted.
+    fn absolute(&self, at: Stamp) -> i64 {
+        match (at, self.any_wall) {
+            (Stamp::Wall(w), _) => w,
+            (Stamp::Offset(o), true) => self.start_wall.unwrap_or(0).saturating_add(o),
+            (Stamp::Offset(o), false) => o,
         }
     }
-    // Every point on one scale: UTC ns when any log has wall-clock times,
-    // else the relative logs' shared zero.
-    let on_scale = |p: Stamp| match (p, any_wall) {
-        (Stamp::Wall(w), _) => w,
-        (Stamp::Offset(o), true) => inp.start_wall.unwrap_or(0).saturating_add(o),
-        (Stamp::Offset(o), false) => o,
-    };
-    let origin = if any_wall {
-        inp.power
-            .iter()
-            .flat_map(|(_, l)| &l.series)
-            .filter_map(|s| s.points.first())
-            .map(|p| on_scale(p.at))
-            .min()
-            .unwrap_or(0)
-    } else {
-        0
-    };
-    let origin_wall = if any_wall {
-        Some(origin)
-    } else {
-        inp.start_wall
-    };
 
-    let mut sources: Vec<SourceInfo> = Vec::new();
+    /// A stamp as the run's `t_ns`.
+    fn t_ns(&self, at: Stamp) -> i64 {
+        self.absolute(at).saturating_sub(self.origin)
+    }
+}
+
+/// Every power log's series as the run's sources and sample rows.
+struct Collected {
+    sources: Vec<SourceInfo>,
+    samples: Vec<SampleRow>,
+    summary: Vec<SourceSummary>,
+    gpus: Vec<GpuFacts>,
+    warnings: Vec<String>,
+}
+
+/// Puts every series of every log on `scale` as one source each; a source
+/// id in two logs, or a time before the run's zero, is an error.
+fn collect_series(power: &[(PathBuf, PowerLog)], scale: &Scale) -> Result<Collected, ImportError> {
+    let invalid = ImportError::Invalid;
+    let mut c = Collected {
+        sources: Vec::new(),
+        samples: Vec::new(),
+        summary: Vec::new(),
+        gpus: Vec::new(),
+        warnings: Vec::new(),
+    };
     let mut from_file: Vec<&PathBuf> = Vec::new();
-    let mut samples = Vec::new();
-    let mut summary = Vec::new();
-    let mut gpus: Vec<GpuFacts> = Vec::new();
-    let mut warnings = Vec::new();
-    for (path, log) in &inp.power {
-        warnings.extend(log.notes.iter().cloned());
+    for (path, log) in power {
+        c.warnings.extend(log.notes.iter().cloned());
         for g in &log.gpus {
-            if !gpus.contains(g) {
-                gpus.push(g.clone());
+            if !c.gpus.contains(g) {
+                c.gpus.push(g.clone());
             }
         }
         for s in &log.series {
-            if let Some(k) = sources.iter().position(|o| o.id == s.source.id) {
+            if let Some(k) = c.sources.iter().position(|o| o.id == s.source.id) {
                 return Err(invalid(format!(
                     "source `{}` is in both {} and {}: import them as separate runs",
                     s.source.id,
@@ -148,12 +259,12 @@ pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
                     path.display()
                 )));
             }
-            let index = u16::try_from(sources.len())
+            let index = u16::try_from(c.sources.len())
                 .map_err(|_| invalid("more than 65535 power sources".into()))?;
             let mut info = s.source.clone();
             let mut pts = Vec::with_capacity(s.points.len());
             for p in &s.points {
-                let t = on_scale(p.at).saturating_sub(origin);
+                let t = scale.t_ns(p.at);
                 if t < 0 {
                     return Err(invalid(format!(
                         "{}: line {}: time {:.3} s is before the log's zero (negative times are \
@@ -177,27 +288,33 @@ pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
             if pts.len() > 1 && span > 0 {
                 info.poll_hz = (pts.len() - 1) as f64 / (span as f64 * 1e-9);
             }
-            summary.push(SourceSummary {
+            c.summary.push(SourceSummary {
                 id: info.id.clone(),
                 samples: pts.len(),
                 first_ns: first.t_ns,
                 last_ns: last.t_ns,
                 energy_j: energy_j(&pts),
             });
-            samples.extend(pts);
-            sources.push(info);
+            c.samples.extend(pts);
+            c.sources.push(info);
             from_file.push(path);
         }
     }
-    if sources.is_empty() {
+    if c.sources.is_empty() {
         return Err(invalid("no power samples to import".into()));
     }
+    Ok(c)
+}
+
+/// The window every source covers, (latest first sample, earliest last);
+/// logs that do not overlap are an error.
+fn common_window(summary: &[SourceSummary]) -> Result<(i64, i64), ImportError> {
     let covered = (
         summary.iter().map(|s| s.first_ns).max().unwrap_or(0),
         summary.iter().map(|s| s.last_ns).min().unwrap_or(0),
     );
     if summary.len() > 1 && covered.0 >= covered.1 {
-        return Err(invalid(format!(
+        return Err(ImportError::Invalid(format!(
             "the power logs do not overlap in time ({}); check --timezone and --start",
             summary
                 .iter()
@@ -206,69 +323,7 @@ pub fn assemble(inp: Inputs<'_>) -> Result<ImportedRun, ImportError> {
                 .join(", ")
         )));
     }
-    let clock = Clock {
-        origin_wall,
-        covered,
-    };
-    let (epochs, approximate) = match inp.epochs {
-        Some((log, placement)) => (place(log, placement, &clock)?, placement.is_rule()),
-        None => (Vec::new(), false),
-    };
-    if origin_wall.is_none() {
-        warnings.push(
-            "the logs carry no wall-clock time, so started_at_utc is unknown (empty); \
-             give --start to record it"
-                .into(),
-        );
-    }
-    if epochs.is_empty() {
-        warnings.push(
-            "no epoch log was imported: the analyzer's epoch-based commands leave this run out"
-                .into(),
-        );
-    }
-    let end_ns = summary.iter().map(|s| s.last_ns).max().unwrap_or(0);
-    let ticks = summary.iter().map(|s| s.samples as u64).max().unwrap_or(0);
-    let rate_hz = sources.iter().map(|s| s.poll_hz).fold(0.0, f64::max);
-    let host = HostFacts {
-        gpus,
-        ..HostFacts::default()
-    };
-    let run_id = inp.labels.run_id.clone().unwrap_or_else(|| {
-        let short = &inp.digest[..inp.digest.len().min(12)];
-        match origin_wall {
-            Some(w) => format!("import-{}-{short}", compact_utc(w)),
-            None => format!("import-{short}"),
-        }
-    });
-    let manifest = new_manifest(ManifestParts {
-        run_id,
-        origin_wall,
-        end_ns,
-        host,
-        sources,
-        sampler: SamplerStats {
-            rate_hz,
-            ticks,
-            segments: 1,
-            compacted: true,
-            ..SamplerStats::default()
-        },
-        labels: inp.labels,
-        command: inp.command,
-        imported: inp.imported,
-        warnings,
-        approximate,
-    })?;
-    samples.sort_by_key(|r| (r.source, r.t_ns));
-    Ok(ImportedRun {
-        partition: partition_of(&manifest),
-        source_ids: manifest.sources.iter().map(|s| s.id.clone()).collect(),
-        manifest,
-        samples,
-        epochs,
-        summary,
-    })
+    Ok(covered)
 }
 
 /// The parts of a manifest that differ between imports.

@@ -16,7 +16,7 @@
 
 use super::common::{self, RecordArgs, Signals};
 use super::output;
-use crate::recording::RunSummary;
+use crate::recording::{Recording, RunSummary};
 use crate::sampler::{BoundaryRead, LiveTotals};
 use crate::train::{self, Arch, DatasetKind, DeviceChoice, KlDirection, Protocol, TrainConfig};
 use anyhow::{bail, Context, Result};
@@ -200,40 +200,7 @@ pub fn record_training(
     plan: &RunPlan<'_>,
     signals: &Signals,
 ) -> Result<RunSummary> {
-    cfg.validate()?;
-    if cfg.width.fract() != 0.0 || cfg.width < 1.0 {
-        bail!(
-            "width {} is not a whole number ≥ 1 (the archive layout keys runs by integer width)",
-            cfg.width
-        );
-    }
-    let width = cfg.width as u32;
-    let (fold, folds) = match cfg.protocol {
-        Protocol::KFold { folds, fold, .. } => (Some(fold), Some(folds)),
-        _ => (None, None),
-    };
-    let workload = Workload {
-        kind: "train".into(),
-        command: std::env::args().collect(),
-        arch: Some(cfg.arch.to_string()),
-        width: Some(width),
-        dataset: Some(cfg.dataset.to_string()),
-        protocol: Some(protocol_label(&cfg.protocol)),
-        fold,
-        folds,
-        seed: Some(cfg.seed),
-        stop: plan.stop.map(ToString::to_string),
-        extra: plan.extra.clone(),
-        ..Workload::default()
-    };
-    let mut labels = vec![
-        cfg.arch.to_string(),
-        format!("w{width}"),
-        format!("s{}", cfg.seed),
-    ];
-    if let Some(f) = fold {
-        labels.push(format!("f{f}"));
-    }
+    let (workload, labels, width) = train_workload(cfg, plan)?;
     let (dataset, arch) = (cfg.dataset.to_string(), cfg.arch.to_string());
     let mut rec = common::start_recording(
         plan.record,
@@ -311,21 +278,75 @@ pub fn record_training(
             interrupted = true;
             return ControlFlow::Break(());
         }
-        if let Some(c) = plan.stop {
-            if let Ok(trainwatt_trace::StopDecision::Stopped {
-                stop_epoch,
-                fired: f,
-                ..
-            }) = c.replay(&points)
-            {
-                if stop_epoch == e.epoch {
-                    fired = Some(f);
-                    return ControlFlow::Break(());
-                }
-            }
+        fired = plan.stop.and_then(|c| stop_fired(c, &points, e.epoch));
+        if fired.is_some() {
+            return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     });
+    finish_training(rec, result, write_error, interrupted, fired, plan.quiet)
+}
+
+/// The run's workload, its folder labels and its integer width.
+fn train_workload(cfg: &TrainConfig, plan: &RunPlan<'_>) -> Result<(Workload, Vec<String>, u32)> {
+    cfg.validate()?;
+    if cfg.width.fract() != 0.0 || cfg.width < 1.0 {
+        bail!(
+            "width {} is not a whole number ≥ 1 (the archive layout keys runs by integer width)",
+            cfg.width
+        );
+    }
+    let width = cfg.width as u32;
+    let (fold, folds) = match cfg.protocol {
+        Protocol::KFold { folds, fold, .. } => (Some(fold), Some(folds)),
+        _ => (None, None),
+    };
+    let workload = Workload {
+        kind: "train".into(),
+        command: std::env::args().collect(),
+        arch: Some(cfg.arch.to_string()),
+        width: Some(width),
+        dataset: Some(cfg.dataset.to_string()),
+        protocol: Some(protocol_label(&cfg.protocol)),
+        fold,
+        folds,
+        seed: Some(cfg.seed),
+        stop: plan.stop.map(ToString::to_string),
+        extra: plan.extra.clone(),
+        ..Workload::default()
+    };
+    let mut labels = vec![
+        cfg.arch.to_string(),
+        format!("w{width}"),
+        format!("s{}", cfg.seed),
+    ];
+    if let Some(f) = fold {
+        labels.push(format!("f{f}"));
+    }
+    Ok((workload, labels, width))
+}
+
+/// What fired when the live stopping rule `c` stops at `epoch`, the epoch
+/// just completed.
+fn stop_fired(c: &Criterion, points: &[EpochPoint], epoch: u32) -> Option<String> {
+    match c.replay(points) {
+        Ok(trainwatt_trace::StopDecision::Stopped {
+            stop_epoch, fired, ..
+        }) if stop_epoch == epoch => Some(fired),
+        _ => None,
+    }
+}
+
+/// Closes the run after training: complete, interrupted, or failed with
+/// the first error (training's or the recording's).
+fn finish_training(
+    mut rec: Recording,
+    result: Result<train::TrainSummary, train::TrainError>,
+    write_error: Option<anyhow::Error>,
+    interrupted: bool,
+    fired: Option<String>,
+    quiet: bool,
+) -> Result<RunSummary> {
     match (result, write_error) {
         (Ok(summary), None) => {
             let m = rec.manifest_mut();
@@ -346,7 +367,7 @@ pub fn record_training(
                 status,
                 interrupted.then(|| "interrupted by a signal".into()),
             )?;
-            if !plan.quiet {
+            if !quiet {
                 eprintln!(
                     "recorder: {} epochs, {} samples in {} segments, status {:?}",
                     summary.epochs_completed,
