@@ -10,26 +10,11 @@ use analyzer::archive::{load, LoadOptions, Loaded};
 use analyzer::model::EnergyMode;
 use archive_support::*;
 use std::path::{Path, PathBuf};
-use trainwatt_trace::{Domain, Method, RunStatus};
+use trainwatt_trace::{Method, RunStatus};
 
 /// A clean 1 kHz, 100 W GPU run with 4 epochs of 1 s from 0.5 s.
 fn clean() -> RunSpec {
-    let samples = track(
-        "nvml:0",
-        (0..=5_000).map(|k| k * MS),
-        |_| Some(100.0),
-        |t| Some(1_000 + t / 10),
-    );
-    let m = manifest(
-        vec![source(
-            "nvml:0",
-            Domain::Gpu,
-            Method::MeasuredCounter,
-            1000.0,
-        )],
-        RunStatus::Complete,
-    );
-    RunSpec::new(m, epochs(4, 500 * MS, S, 0), samples)
+    clean_gpu_run()
 }
 
 fn load_dir(dir: &Path) -> Loaded {

@@ -31,22 +31,7 @@ struct Fault {
 
 /// A clean 1 kHz, 100 W GPU counter run: 4 epochs of 1 s from 0.5 s.
 fn clean() -> RunSpec {
-    let samples = track(
-        "nvml:0",
-        (0..=5_000).map(|k| k * MS),
-        |_| Some(100.0),
-        |t| Some(1_000 + t / 10),
-    );
-    let m = manifest(
-        vec![source(
-            "nvml:0",
-            Domain::Gpu,
-            Method::MeasuredCounter,
-            1000.0,
-        )],
-        RunStatus::Complete,
-    );
-    RunSpec::new(m, epochs(4, 500 * MS, S, 0), samples)
+    clean_gpu_run()
 }
 
 /// A clean 10 Hz, 20 W modelled CPU run over 6 s.

@@ -11,7 +11,6 @@ mod archive_support;
 use archive_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use trainwatt_trace::{Domain, Method, RunStatus};
 
 fn analyzer(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_analyzer"))
@@ -97,24 +96,7 @@ fn every_analysis_prints_the_same_tables_from_the_reduced_table() {
 fn excluded_runs_travel_with_their_kind_and_other_options_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("archive");
-    let good = {
-        let samples = track(
-            "nvml:0",
-            (0..=5_000).map(|k| k * MS),
-            |_| Some(100.0),
-            |t| Some(1_000 + t / 10),
-        );
-        let m = manifest(
-            vec![source(
-                "nvml:0",
-                Domain::Gpu,
-                Method::MeasuredCounter,
-                1000.0,
-            )],
-            RunStatus::Complete,
-        );
-        RunSpec::new(m, epochs(4, 500 * MS, S, 0), samples)
-    };
+    let good = clean_gpu_run();
     good.write(&archive.join("run=good"));
     let mut bad = good.clone();
     bad.segments[0][2000].t_ns -= 10 * MS;

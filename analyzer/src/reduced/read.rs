@@ -16,21 +16,27 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{EpochRow, Manifest, Method};
 
-/// The reduced-table version in a Parquet file's metadata, if it is one.
-fn version(path: &Path) -> Option<String> {
-    let f = std::fs::File::open(path).ok()?;
-    let r = SerializedFileReader::new(f).ok()?;
-    let kv = r.metadata().file_metadata().key_value_metadata()?.clone();
-    kv.into_iter()
-        .find(|k| k.key == c::KEY_VERSION)
-        .and_then(|k| k.value)
+/// A Parquet file's key-value metadata (empty when it has none or cannot
+/// be read): one footer read gives the version, options and warnings.
+fn metadata(path: &Path) -> BTreeMap<String, String> {
+    let Ok(f) = std::fs::File::open(path) else {
+        return BTreeMap::new();
+    };
+    let Ok(r) = SerializedFileReader::new(f) else {
+        return BTreeMap::new();
+    };
+    r.metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| Some((k.key.clone(), k.value.clone()?)))
+        .collect()
 }
 
-fn metadata(path: &Path, key: &str) -> Option<String> {
-    let f = std::fs::File::open(path).ok()?;
-    let r = SerializedFileReader::new(f).ok()?;
-    let kv = r.metadata().file_metadata().key_value_metadata()?.clone();
-    kv.into_iter().find(|k| k.key == key).and_then(|k| k.value)
+/// The reduced-table version in a Parquet file's metadata, if it is one.
+fn version(path: &Path) -> Option<String> {
+    metadata(path).remove(c::KEY_VERSION)
 }
 
 /// The part files of a reduced table at `path` (a file, or a folder whose
@@ -199,13 +205,14 @@ pub fn read_reduced(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Rea
                 path: f.clone(),
                 message,
             };
-            let v = version(&f).unwrap_or_default();
+            let mut meta = metadata(&f);
+            let v = meta.remove(c::KEY_VERSION).unwrap_or_default();
             if !v.starts_with("1.") {
                 return Err(ferr(format!(
                     "reduced-table version {v}: this analyzer reads 1.x (upgrade trainwatt)"
                 )));
             }
-            let got = metadata(&f, c::KEY_OPTIONS).unwrap_or_default();
+            let got = meta.remove(c::KEY_OPTIONS).unwrap_or_default();
             if got != want {
                 return Err(ferr(format!(
                     "reduced with the load options {got}, but this analysis asks for {want}: \
@@ -213,7 +220,8 @@ pub fn read_reduced(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Rea
                      --baseline and --gap-tolerance"
                 )));
             }
-            let w: Vec<String> = metadata(&f, c::KEY_WARNINGS)
+            let w: Vec<String> = meta
+                .remove(c::KEY_WARNINGS)
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default();
             for x in w {

@@ -246,6 +246,28 @@ impl RunSpec {
     }
 }
 
+/// A clean 1 kHz, 100 W GPU counter run: samples 0..5 s, 4 epochs of 1 s
+/// from 0.5 s (E(4) = 400 J). The base the validation and fault tests
+/// break one thing of.
+pub fn clean_gpu_run() -> RunSpec {
+    let samples = track(
+        "nvml:0",
+        (0..=5_000).map(|k| k * MS),
+        |_| Some(100.0),
+        |t| Some(1_000 + t / 10),
+    );
+    let m = manifest(
+        vec![source(
+            "nvml:0",
+            Domain::Gpu,
+            Method::MeasuredCounter,
+            1000.0,
+        )],
+        RunStatus::Complete,
+    );
+    RunSpec::new(m, epochs(4, 500 * MS, S, 0), samples)
+}
+
 /// Samples of one source at the given times, with power `p(t)` (W, must be
 /// exact in f32 for exact tests) and counter `e(t)` (µJ).
 pub fn track(
