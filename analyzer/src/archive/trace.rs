@@ -9,12 +9,11 @@
 //! Arrow reader as the energy fold (`scan`), keeping one small record per
 //! source and column, so memory is bounded by the output, not the trace.
 
-use super::run::segment_files;
-use super::scan::{column_as, for_each_batch, source_column, time_span};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType as ArrowType, Float64Type, Int32Type, Int64Type};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use trainwatt_fold::{column_as, for_each_batch, segment_files, source_column, time_span};
 use trainwatt_trace::schema::samples;
 
 /// The envelope of one source.

@@ -3,7 +3,7 @@
 //! epoch × source holding what the sample fold computed (the heavy step,
 //! samples → energy), and every analysis reads such tables in place of
 //! archives and prints the same numbers, because the energies are rebuilt
-//! by the same function from the same per-epoch sums (`archive::energy`).
+//! by the same function from the same per-epoch sums (`trainwatt_fold::epoch_energy`).
 //!
 //! Why: the fold is a map over runs; everything after it works on a few rows
 //! per epoch. Splitting the pipeline here lets the heavy step run where the
@@ -11,8 +11,9 @@
 //! run anywhere on files of a few kilobytes per run.
 
 mod read;
-mod schema;
 mod write;
+
+pub(crate) use trainwatt_fold::reduced::schema;
 
 pub use read::{is_reduced, read_reduced};
 pub use schema::{options_json, REDUCED_VERSION};

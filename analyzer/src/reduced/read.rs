@@ -1,11 +1,11 @@
 //! Reading reduced tables back into runs: a file, several files, or a
 //! folder of part files (what Spark or N shard jobs write), in any row
 //! order. Each run's energies are rebuilt from its per-epoch sums by
-//! `archive::energy::epoch_energy`, the function the archive loader uses,
+//! `trainwatt_fold::epoch_energy`, the function the archive loader uses,
 //! so an analysis prints the same numbers from either.
 
 use super::schema::{self as c, mode_from_name};
-use crate::archive::energy::{epoch_energy, SourceEpochs};
+use crate::archive::{epoch_energy, SourceEpochs};
 use crate::archive::{ExclusionKind, ExclusionReason, LoadOptions, Loaded};
 use crate::model::{EnergyMode, Excluded, RunData};
 use arrow::array::{Array, AsArray, RecordBatch};

@@ -3,7 +3,7 @@
 //! sample fold (`run`) or from a reduced table (`crate::reduced`), so both
 //! give the same bits.
 
-use super::fold::SourceFold;
+use crate::fold::SourceFold;
 use crate::model::{EnergyMode, EpochEnergy};
 use trainwatt_trace::EpochRow;
 

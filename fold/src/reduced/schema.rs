@@ -1,8 +1,8 @@
 //! The reduced table's columns and version (documented in
 //! `docs/reduced-format.md`; the names here are the contract).
 
-use crate::archive::LoadOptions;
 use crate::model::EnergyMode;
+use crate::options::LoadOptions;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use std::sync::Arc;
 

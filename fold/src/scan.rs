@@ -23,13 +23,13 @@
 //! with extra columns is accepted, so files from a newer minor version load
 //! unchanged.
 
-use super::fold::RunFold;
+use crate::fold::RunFold;
+use crate::segments::Segments;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, Float64Type, Int32Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use trainwatt_trace::schema::samples;
 
 /// Rows per decoded batch: large enough that per-batch work (the source
@@ -55,41 +55,30 @@ pub(crate) struct SourceSet<'a> {
     pub listed: &'a [String],
 }
 
-/// Streams a run's segment files, in order, into `fold`; `counters` says
-/// whether `energy_uj` is read. Rows are numbered over the files taken end
-/// to end (for problem reports).
+/// Streams a run's segments, in order, into `fold`; `counters` says whether
+/// `energy_uj` is read. Rows are numbered over the segments taken end to end
+/// (for problem reports).
 pub(crate) fn scan_run(
-    files: &[PathBuf],
+    segs: &Segments<'_>,
     ids: SourceSet<'_>,
     counters: bool,
     fold: &mut RunFold,
 ) -> Result<(), ScanError> {
-    let mut row0 = 0u64;
-    for (i, path) in files.iter().enumerate() {
-        let err = |message: String| ScanError { file: i, message };
-        row0 = scan_file(path, ids, counters, fold, row0).map_err(err)?;
-    }
-    Ok(())
-}
-
-/// One file into the fold; returns the row number after its last row.
-fn scan_file(
-    path: &Path,
-    ids: SourceSet<'_>,
-    counters: bool,
-    fold: &mut RunFold,
-    mut row: u64,
-) -> Result<u64, String> {
     let mut wanted = vec![samples::T_NS, samples::SOURCE, samples::POWER_W];
     if counters {
         wanted.push(samples::ENERGY_UJ);
     }
-    for_each_batch(path, &wanted, &[BOUNDARY], |batch| {
-        fold_batch(batch, ids, counters, fold, row)?;
-        row += batch.num_rows() as u64;
-        Ok(())
-    })?;
-    Ok(row)
+    let mut row = 0u64;
+    for i in 0..segs.len() {
+        let err = |message: String| ScanError { file: i, message };
+        segs.for_each_batch(i, &wanted, &[BOUNDARY], |batch| {
+            fold_batch(batch, ids, counters, fold, row)?;
+            row += batch.num_rows() as u64;
+            Ok(())
+        })
+        .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// The optional `boundary` column (format 1.1): true on the rows the
@@ -99,7 +88,7 @@ const BOUNDARY: &str = samples::BOUNDARY;
 /// Decodes the columns `wanted` of a Parquet file (all must exist), plus
 /// those of `optional` it has (others are never decoded), and hands each
 /// batch to `f`, in file order.
-pub(crate) fn for_each_batch(
+pub fn for_each_batch(
     path: &Path,
     wanted: &[&str],
     optional: &[&str],
@@ -130,7 +119,7 @@ pub(crate) fn for_each_batch(
 }
 
 /// The `source` column of a batch as dictionary keys and names.
-pub(crate) fn source_column(batch: &RecordBatch) -> Result<ArrayRef, String> {
+pub fn source_column(batch: &RecordBatch) -> Result<ArrayRef, String> {
     let dict_type = ArrowType::Dictionary(Box::new(ArrowType::Int32), Box::new(ArrowType::Utf8));
     column_as(batch, samples::SOURCE, &dict_type)
 }
@@ -139,11 +128,7 @@ pub(crate) fn source_column(batch: &RecordBatch) -> Result<ArrayRef, String> {
 /// can hold what the format says it holds: a cast may widen or narrow an
 /// integer (any value that does not fit is an error, never a null), but it
 /// never turns float seconds into nanoseconds or parses strings as watts.
-pub(crate) fn column_as(
-    batch: &RecordBatch,
-    name: &str,
-    to: &ArrowType,
-) -> Result<ArrayRef, String> {
+pub fn column_as(batch: &RecordBatch, name: &str, to: &ArrowType) -> Result<ArrayRef, String> {
     let c = batch
         .column_by_name(name)
         .ok_or_else(|| format!("column `{name}` is missing"))?;
@@ -339,48 +324,6 @@ fn note_unlisted(
     if no_source > 0 {
         *fold.unlisted.entry(None).or_default() += no_source;
     }
-}
-
-/// Row count of a segment from its footer, or why the file is unreadable.
-pub(crate) fn segment_rows(path: &Path) -> Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
-    Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
-}
-
-/// The first and last `t_ns` of a segment from its footer's statistics
-/// (`None` when the writer kept none, or the file cannot be read).
-pub(crate) fn time_span(path: &Path) -> Option<(i64, i64)> {
-    use parquet::file::statistics::Statistics;
-    let file = std::fs::File::open(path).ok()?;
-    let reader = SerializedFileReader::new(file).ok()?;
-    let meta = reader.metadata();
-    let mut span: Option<(i64, i64)> = None;
-    for rg in meta.row_groups() {
-        let col = rg
-            .columns()
-            .iter()
-            .find(|c| c.column_path().string() == samples::T_NS)?;
-        let (lo, hi) = match col.statistics()? {
-            Statistics::Int64(s) => (*s.min_opt()?, *s.max_opt()?),
-            Statistics::Int32(s) => (i64::from(*s.min_opt()?), i64::from(*s.max_opt()?)),
-            _ => return None,
-        };
-        span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-    }
-    span
-}
-
-/// Where each segment starts in the row numbering over the segments taken
-/// end to end (read from the footers; only needed to report problems).
-pub(crate) fn segment_starts(files: &[PathBuf]) -> Vec<u64> {
-    let mut starts = Vec::with_capacity(files.len());
-    let mut before = 0u64;
-    for f in files {
-        starts.push(before);
-        before += segment_rows(f).unwrap_or(0);
-    }
-    starts
 }
 
 /// (file index, row in that file) of row `row` over the segments end to end.

@@ -3,10 +3,11 @@
 //! warning, rows the fold skipped (unlisted sources, exact repeats) and
 //! outliers. Each sentence names the file and row and says what to do.
 
-use super::fold::{ProblemKind, RunFold, SampleProblem, MAX_PLAUSIBLE_W};
-use super::problem::{summarize, Problem, SHOWN};
-use super::reason::{ExclusionKind, ExclusionReason};
-use super::scan::{locate, segment_starts};
+use crate::fold::{ProblemKind, RunFold, SampleProblem, MAX_PLAUSIBLE_W};
+use crate::problem::{summarize, Problem, SHOWN};
+use crate::reason::{ExclusionKind, ExclusionReason};
+use crate::scan::locate;
+use crate::segments::Segments;
 use std::path::{Path, PathBuf};
 
 /// What the fold skipped without it being a problem of the epochs used:
@@ -45,7 +46,7 @@ pub(crate) fn fold_warnings(fold: &RunFold, samples_dir: &Path, warnings: &mut V
 /// warnings (the rest).
 pub(crate) fn check_problems(
     fold: &RunFold,
-    files: &[PathBuf],
+    segs: &Segments<'_>,
     ids: &[String],
     gap_ns: &[i64],
     used: usize,
@@ -60,9 +61,9 @@ pub(crate) fn check_problems(
     let starts = if fold.problems.is_empty() {
         Vec::new()
     } else {
-        segment_starts(files)
+        segs.starts()
     };
-    let describe = |p: &SampleProblem| located(p, files, &starts, ids, gap_ns);
+    let describe = |p: &SampleProblem| located(p, segs, &starts, ids, gap_ns);
     let (bad, ignored): (Vec<&SampleProblem>, Vec<&SampleProblem>) =
         fold.problems.iter().partition(|p| relevant(p));
     let unkept = fold.problem_count - fold.problems.len() as u64;
@@ -75,7 +76,7 @@ pub(crate) fn check_problems(
         let kind = first.map_or(ProblemKind::NullTime, |p| p.kind);
         let (file, row) = first.map_or((PathBuf::new(), None), |p| {
             let (f, r) = locate(&starts, p.row);
-            (files.get(f).cloned().unwrap_or_default(), Some(r))
+            (segs.name(f).to_path_buf(), Some(r))
         });
         return Err(ExclusionReason::new(ExclusionKind::Sample(kind), &file, msg).at_row(row));
     }
@@ -92,13 +93,13 @@ pub(crate) fn check_problems(
 /// A sample problem as a [`Problem`] naming its file and row.
 fn located(
     p: &SampleProblem,
-    files: &[PathBuf],
+    segs: &Segments<'_>,
     starts: &[u64],
     ids: &[String],
     gap_ns: &[i64],
 ) -> Problem {
     let (f, row) = locate(starts, p.row);
-    let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
+    let file = segs.name(f);
     let id = ids.get(p.source).map_or("?", String::as_str);
     Problem::row(
         file,
@@ -110,12 +111,12 @@ fn located(
 /// The first sample problem other than a gap, located.
 pub(crate) fn first_refused(
     fold: &RunFold,
-    files: &[PathBuf],
+    segs: &Segments<'_>,
     ids: &[String],
     gap_ns: &[i64],
 ) -> Option<Problem> {
     let p = fold.problems.iter().find(|p| p.kind != ProblemKind::Gap)?;
-    Some(located(p, files, &segment_starts(files), ids, gap_ns))
+    Some(located(p, segs, &segs.starts(), ids, gap_ns))
 }
 
 fn describe_sample(p: &SampleProblem, id: &str, gap_ns: Option<i64>) -> String {
@@ -163,7 +164,7 @@ const OUTLIER_MIN_EXCESS_W: f64 = 500.0;
 /// names the row so the user can judge and drop it.
 pub(crate) fn outlier_warnings(
     fold: &RunFold,
-    files: &[PathBuf],
+    segs: &Segments<'_>,
     ids: &[String],
     warnings: &mut Vec<String>,
 ) {
@@ -173,9 +174,9 @@ pub(crate) fn outlier_warnings(
             continue;
         };
         if max_w > OUTLIER_RATIO * mean_w && max_w - mean_w > OUTLIER_MIN_EXCESS_W {
-            let starts = starts.get_or_insert_with(|| segment_starts(files));
+            let starts = starts.get_or_insert_with(|| segs.starts());
             let (f, r) = locate(starts, row);
-            let file = files.get(f).map_or(Path::new("?"), PathBuf::as_path);
+            let file = segs.name(f);
             warnings.push(format!(
                 "{} row {r}: source `{}` reads {max_w:.1} W, {:.0}× its mean of {mean_w:.1} W; \
                  it is counted, but if it is a glitch remove the row (energy is off by about \

@@ -7,10 +7,11 @@
 //! mean is its counter difference over the time between its first and last
 //! reading where it has a counter, else the trapezoid area over that time.
 
-use super::findings::check_problems;
-use super::fold::RunFold;
-use super::run::{gap_tolerance_ns, segment_files};
-use super::scan::{scan_run, SourceSet};
+use crate::findings::check_problems;
+use crate::fold::RunFold;
+use crate::run::gap_tolerance_ns;
+use crate::scan::{scan_run, SourceSet};
+use crate::segments::{segment_files, Segments};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::MANIFEST_FILE;
@@ -18,7 +19,7 @@ use trainwatt_trace::{Manifest, Method, SourceInfo};
 
 /// Mean idle power per source id, from one idle run.
 #[derive(Debug, Clone)]
-pub(crate) struct IdleBaseline {
+pub struct IdleBaseline {
     pub dir: PathBuf,
     pub platform: String,
     pub power_w: BTreeMap<String, f64>,
@@ -29,7 +30,7 @@ impl IdleBaseline {
     /// Reads the idle run in `dir`, or says why it cannot serve.
     pub fn read(dir: &Path, gap_tolerance_s: f64) -> Result<Self, String> {
         let manifest = Manifest::read(&dir.join(MANIFEST_FILE)).map_err(|e| e.to_string())?;
-        let files = segment_files(dir)?;
+        let segs = Segments::Files(segment_files(dir)?);
         let ids: Vec<String> = manifest.sources.iter().map(|s| s.id.clone()).collect();
         let gap_ns: Vec<i64> = manifest
             .sources
@@ -46,9 +47,9 @@ impl IdleBaseline {
             selected: &ids,
             listed: &ids,
         };
-        scan_run(&files, set, counters, &mut fold)
-            .map_err(|e| format!("{}: {}", files[e.file].display(), e.message))?;
-        check_problems(&fold, &files, &ids, &gap_ns, 0, true, &mut Vec::new())
+        scan_run(&segs, set, counters, &mut fold)
+            .map_err(|e| format!("{}: {}", segs.name(e.file).display(), e.message))?;
+        check_problems(&fold, &segs, &ids, &gap_ns, 0, true, &mut Vec::new())
             .map_err(|e| e.message)?;
         let mut power_w = BTreeMap::new();
         let mut duration_s = f64::INFINITY;
@@ -95,7 +96,7 @@ impl IdleBaseline {
 }
 
 /// A source's mean power over its readings, W, and the time they span, s.
-fn mean_power(s: &super::fold::SourceFold, info: &SourceInfo) -> Result<(f64, f64), String> {
+fn mean_power(s: &crate::fold::SourceFold, info: &SourceInfo) -> Result<(f64, f64), String> {
     if let (Some((t0, e0)), Some((t1, e1))) = (s.c_first, s.c_last()) {
         if t1 > t0 {
             let secs = (t1 - t0) as f64 * 1e-9;

@@ -9,8 +9,8 @@
 //! a file. Losses are carried but not checked: a diverged run may have a NaN
 //! loss and still be a fair data point.
 
-use super::problem::Problem;
-use super::scan::column_as;
+use crate::problem::Problem;
+use crate::scan::column_as;
 use arrow::array::{AsArray, RecordBatch, RecordBatchReader};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType as ArrowType, Float64Type, Int64Type};
@@ -75,15 +75,29 @@ impl Columns {
 
 /// Reads `path` (a run's `epochs.parquet`).
 pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
+    match Columns::read(path) {
+        Ok(df) => parse_epochs(&df, path),
+        Err(e) => EpochsRead {
+            problems: vec![Problem::file(path, format!("cannot read: {e}"))],
+            ..EpochsRead::default()
+        },
+    }
+}
+
+/// The rows of `batch`, all of an `epochs.parquet` already decoded (by
+/// pyarrow, Spark); `path` is the file that messages name.
+pub(crate) fn epochs_from_batch(batch: &RecordBatch, path: &Path) -> EpochsRead {
+    parse_epochs(
+        &Columns {
+            batch: batch.clone(),
+        },
+        path,
+    )
+}
+
+/// Checks and converts the columns of one epochs file.
+fn parse_epochs(df: &Columns, path: &Path) -> EpochsRead {
     let mut out = EpochsRead::default();
-    let df = match Columns::read(path) {
-        Ok(df) => df,
-        Err(e) => {
-            out.problems
-                .push(Problem::file(path, format!("cannot read: {e}")));
-            return out;
-        }
-    };
     let columns = (|| -> Result<_, String> {
         Ok((
             df.int(cols::EPOCH)?,

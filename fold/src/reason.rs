@@ -4,7 +4,7 @@
 //! never breaks a script, and a script can tell "the clock went backwards"
 //! from "the manifest is missing" without parsing prose.
 
-use super::fold::ProblemKind;
+use crate::fold::ProblemKind;
 use std::fmt;
 use std::path::{Path, PathBuf};
 

@@ -10,35 +10,103 @@
 //! `complete` run whose samples stop early is excluded instead, because
 //! there something went wrong that the manifest does not admit.
 
-use super::energy::{epoch_energy, SourceEpochs};
-use super::epochs::{read_epochs, EpochRow};
-use super::findings::{check_problems, first_refused, fold_warnings, outlier_warnings};
-use super::fold::RunFold;
-use super::problem::summarize;
-use super::reason::{excluded, ExclusionKind, ExclusionReason};
-use super::scan::{scan_run, time_span, SourceSet};
-use super::Resolved;
+use crate::energy::{epoch_energy, SourceEpochs};
+use crate::epochs::{epochs_from_batch, read_epochs, EpochRow, EpochsRead};
+use crate::findings::{check_problems, first_refused, fold_warnings, outlier_warnings};
+use crate::fold::RunFold;
 use crate::model::{EnergyMode, RunData};
+use crate::options::Resolved;
+use crate::problem::summarize;
+use crate::reason::{excluded, ExclusionKind, ExclusionReason};
+use crate::scan::{scan_run, SourceSet};
+use crate::segments::{segment_files, Segments, TableSegment};
+use arrow::array::RecordBatch;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
 use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
 
+/// Where a run's three parts come from: its folder, or tables in memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input<'a> {
+    Dir(&'a Path),
+    Tables(&'a RunTables),
+}
+
+impl Input<'_> {
+    fn dir(&self) -> &Path {
+        match self {
+            Self::Dir(d) => d,
+            Self::Tables(t) => &t.dir,
+        }
+    }
+
+    fn manifest(&self) -> Result<Manifest, ExclusionReason> {
+        let path = self.dir().join(MANIFEST_FILE);
+        match self {
+            Self::Dir(_) => Manifest::read(&path),
+            Self::Tables(t) => Manifest::from_json(&path, &t.manifest_json),
+        }
+        .or_else(|e| excluded(ExclusionKind::Manifest, &path, e.to_string()))
+    }
+
+    /// The epoch rows; `None` when the run has no epochs file.
+    fn epochs(&self) -> Option<EpochsRead> {
+        let path = self.dir().join(EPOCHS_FILE);
+        match self {
+            Self::Dir(_) => path.is_file().then(|| read_epochs(&path)),
+            Self::Tables(t) => t.epochs.as_ref().map(|b| epochs_from_batch(b, &path)),
+        }
+    }
+
+    fn segments(&self) -> Result<Segments<'_>, ExclusionReason> {
+        let samples = self.dir().join(SAMPLES_DIR);
+        match self {
+            Self::Dir(d) => segment_files(d).map(Segments::Files),
+            Self::Tables(t) if t.segments.is_empty() => Err(format!(
+                "{}: no *.parquet sample segment",
+                samples.display()
+            )),
+            Self::Tables(t) => Ok(Segments::Tables(t.segments.iter().collect())),
+        }
+        .or_else(|e| excluded(ExclusionKind::NoSamples, &samples, e))
+    }
+}
+
+/// One run already in memory, as the Python module and Spark hand it over:
+/// the three parts of a run folder (docs/trace-format.md), decoded.
+#[derive(Debug, Clone)]
+pub struct RunTables {
+    /// The run's folder as its files are named in messages and `run_dir`.
+    pub dir: PathBuf,
+    /// The text of `manifest.json`.
+    pub manifest_json: String,
+    /// All of `epochs.parquet`; `None` when the run has none.
+    pub epochs: Option<RecordBatch>,
+    /// The `samples/` segments in name order, rows in file order.
+    pub segments: Vec<TableSegment>,
+}
+
 /// Loads the run in `dir`, or says why it cannot be used.
 pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, ExclusionReason> {
+    fold_run(Input::Dir(dir), opts)
+}
+
+/// Folds a run from wherever it is: the one path from a run's parts to its
+/// numbers or its exclusion.
+pub(crate) fn fold_run(input: Input<'_>, opts: &Resolved) -> Result<RunData, ExclusionReason> {
+    let dir = input.dir();
     let manifest_path = dir.join(MANIFEST_FILE);
-    let manifest = Manifest::read(&manifest_path)
-        .or_else(|e| excluded(ExclusionKind::Manifest, &manifest_path, e.to_string()))?;
+    let manifest = input.manifest()?;
     let mut warnings = Vec::new();
     let sources = select_sources(&manifest, opts)
         .or_else(|e| excluded(ExclusionKind::Sources, &manifest_path, e))?;
     let (mode, physical) = choose_mode(&sources, opts.energy, dir)
         .or_else(|e| excluded(ExclusionKind::EnergyMode, &manifest_path, e))?;
-    let rows = epoch_rows(dir, &manifest, &mut warnings)?;
+    let rows = epoch_rows(input, &manifest, &mut warnings)?;
     let first = &rows[0];
 
-    let files = segment_files(dir)
-        .or_else(|e| excluded(ExclusionKind::NoSamples, &dir.join(SAMPLES_DIR), e))?;
-    check_segment_order(&files)?;
+    let segs = input.segments()?;
+    check_segment_order(&segs)?;
     let ids: Vec<String> = sources.iter().map(|s| s.id.clone()).collect();
     let gap_ns: Vec<i64> = sources
         .iter()
@@ -53,8 +121,8 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
         selected: &ids,
         listed: &listed,
     };
-    let (fold, files) = fold_samples(
-        files,
+    let (fold, segs) = fold_samples(
+        segs,
         set,
         bounds,
         &gap_ns,
@@ -69,7 +137,7 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
         usable_epochs(&fold, &sources, physical, mode, &manifest, &mut warnings).or_else(|e| {
             // Samples that "end early" are often readings refused from some
             // row on (a counter that jumped): name the first one.
-            let why = first_refused(&fold, &files, &ids, &gap_ns)
+            let why = first_refused(&fold, &segs, &ids, &gap_ns)
                 .map(|p| format!("; the first refused reading: {p}"))
                 .unwrap_or_default();
             let msg = format!("{}: {e}{why}", samples_dir.display());
@@ -77,14 +145,14 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
         })?;
     check_problems(
         &fold,
-        &files,
+        &segs,
         &ids,
         &gap_ns,
         used,
         opts.baseline,
         &mut warnings,
     )?;
-    outlier_warnings(&fold, &files, &ids, &mut warnings);
+    outlier_warnings(&fold, &segs, &ids, &mut warnings);
     let boundary_reads = boundary_reads(&fold, &ids, used, counters, &mut warnings);
     status_warnings(&manifest, used, rows.len(), &mut warnings);
     if counters && manifest.sampler.suspect_wraps > 0 {
@@ -133,12 +201,12 @@ pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, Exclusion
 
 /// The run's epoch rows (at least one), or why there are none usable.
 fn epoch_rows(
-    dir: &Path,
+    input: Input<'_>,
     manifest: &Manifest,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<EpochRow>, ExclusionReason> {
-    let path = dir.join(EPOCHS_FILE);
-    if !path.is_file() {
+    let path = input.dir().join(EPOCHS_FILE);
+    let Some(read) = input.epochs() else {
         let imported_without_log = manifest.imported.as_ref().is_some_and(|i| {
             !i.files
                 .iter()
@@ -158,8 +226,7 @@ fn epoch_rows(
             )
         };
         return excluded(ExclusionKind::NoEpochs, &path, msg);
-    }
-    let read = read_epochs(&path);
+    };
     if let Some(first) = read.problems.first() {
         let msg = summarize(&read.problems, read.problems.len() as u64);
         return Err(
@@ -181,36 +248,37 @@ fn epoch_rows(
 /// the run, except the last one of an unfinished run (the recorder may have
 /// been killed while writing it), which is dropped with a warning. Returns
 /// the fold and the files it read.
-fn fold_samples(
-    mut files: Vec<PathBuf>,
+fn fold_samples<'a>(
+    mut segs: Segments<'a>,
     ids: SourceSet<'_>,
     bounds: Vec<i64>,
     gap_ns: &[i64],
     counters: bool,
     manifest: &Manifest,
     warnings: &mut Vec<String>,
-) -> Result<(RunFold, Vec<PathBuf>), ExclusionReason> {
+) -> Result<(RunFold, Segments<'a>), ExclusionReason> {
     loop {
         let mut fold = RunFold::new(bounds.clone(), gap_ns, counters);
-        let Err(err) = scan_run(&files, ids, counters, &mut fold) else {
-            return Ok((fold, files));
+        let Err(err) = scan_run(&segs, ids, counters, &mut fold) else {
+            return Ok((fold, segs));
         };
         let i = err.file;
-        if i + 1 == files.len() && manifest.status != RunStatus::Complete {
+        if i + 1 == segs.len() && manifest.status != RunStatus::Complete {
             warnings.push(format!(
                 "{}: unreadable, ignored (the recorder probably stopped while writing it): {}",
-                files[i].display(),
+                segs.name(i).display(),
                 err.message
             ));
-            let dropped = files.pop();
-            if files.is_empty() {
+            let dropped = segs.pop();
+            if segs.len() == 0 {
                 let path = dropped.unwrap_or_default();
                 let msg = format!("{}: no readable sample segment", path.display());
                 return excluded(ExclusionKind::SamplesUnreadable, &path, msg);
             }
         } else {
-            let msg = format!("{}: {}", files[i].display(), err.message);
-            return excluded(ExclusionKind::SamplesUnreadable, &files[i], msg);
+            let file = segs.name(i).to_path_buf();
+            let msg = format!("{}: {}", file.display(), err.message);
+            return excluded(ExclusionKind::SamplesUnreadable, &file, msg);
         }
     }
 }
@@ -271,40 +339,13 @@ fn choose_mode(
     }
 }
 
-/// Segment files in name order (the recorder numbers them in time order).
-pub(crate) fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let samples = dir.join(SAMPLES_DIR);
-    let entries = std::fs::read_dir(&samples).map_err(|e| {
-        format!(
-            "{}: cannot list the sample segments: {e}",
-            samples.display()
-        )
-    })?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {e}", samples.display()))?;
-        let path = entry.path();
-        if path.extension().is_some_and(|x| x == "parquet") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(format!(
-            "{}: no *.parquet sample segment",
-            samples.display()
-        ));
-    }
-    Ok(files)
-}
-
 /// Segments are read in name order, which the recorder makes time order.
 /// A segment whose first sample comes before the previous one's last (by
 /// their footers' statistics) means renamed or merged files: say so, rather
 /// than reporting the clock as going backwards.
-fn check_segment_order(files: &[PathBuf]) -> Result<(), ExclusionReason> {
-    let spans: Vec<Option<(i64, i64)>> = files.iter().map(|f| time_span(f)).collect();
-    for k in 1..files.len() {
+fn check_segment_order(segs: &Segments<'_>) -> Result<(), ExclusionReason> {
+    let spans: Vec<Option<(i64, i64)>> = (0..segs.len()).map(|i| segs.time_span(i)).collect();
+    for k in 1..segs.len() {
         if let (Some((_, prev_end)), Some((start, _))) = (spans[k - 1], spans[k]) {
             if start < prev_end {
                 let msg = format!(
@@ -313,10 +354,10 @@ fn check_segment_order(files: &[PathBuf]) -> Result<(), ExclusionReason> {
                      overlap (rename them so that name order is time order, e.g. \
                      part-000000.parquet, part-000001.parquet, …; or merge them into one file \
                      sorted by t_ns)",
-                    files[k].display(),
-                    files[k - 1].display()
+                    segs.name(k).display(),
+                    segs.name(k - 1).display()
                 );
-                return excluded(ExclusionKind::SegmentOrder, &files[k], msg);
+                return excluded(ExclusionKind::SegmentOrder, segs.name(k), msg);
             }
         }
     }

@@ -1,0 +1,6 @@
+//! The reduced table (docs/reduced-format.md): its schema and its rows.
+
+mod rows;
+pub mod schema;
+
+pub use rows::reduced_batch;
