@@ -12,7 +12,9 @@
 #   TRAINWATT_NO_TORCH=1  skip libtorch entirely (analyzer-only builds)
 #   TRAINWATT_NO_PYTOOLS=1  skip the test tools' venv (pyarrow, pandas,
 #                     duckdb, polars: the tests rewrite Parquet files with
-#                     them; `make demo` needs none of it)
+#                     them; pyspark and the trainwatt Python package with
+#                     its Rust reducer: the Spark parity tests; `make demo`
+#                     needs none of it)
 set -euo pipefail
 
 TORCH_VERSION="2.13.0"
@@ -45,20 +47,6 @@ if [ "${TRAINWATT_NO_TORCH:-0}" != "1" ]; then
         "$PY" -m pip install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" ) 9>"$lock"
       ;;
   esac
-  # The Python helper (python/, package `trainwatt`) into the venv this
-  # script made (never into a user's TRAINWATT_PYTHON): installed again when
-  # the clone's version differs. No dependencies, no network.
-  HELPER="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/python"
-  if [ -z "${TRAINWATT_PYTHON:-}" ] && [ -f "$HELPER/pyproject.toml" ]; then
-    want=$(sed -n 's/^version = "\(.*\)"/\1/p' "$HELPER/pyproject.toml")
-    got=$("$PY" -c 'import trainwatt,sys; sys.stdout.write(trainwatt.__version__)' 2>/dev/null || true)
-    if [ "$got" != "$want" ]; then
-      log "installing the trainwatt Python helper ($want) into $VENV"
-      ( flock 9
-        "$PY" -m pip install --quiet --disable-pip-version-check --no-deps \
-          --no-build-isolation "$HELPER" >&2 ) 9>"$CACHE/pip.lock"
-    fi
-  fi
   PYBIN="$(dirname "$PY")"
   TORCH_LIB="$("$PY" -c 'import os,torch; print(os.path.join(os.path.dirname(torch.__file__),"lib"))' 2>/dev/null)"
   ENV_LINES="export PATH=\"$PYBIN:\$PATH\"
@@ -72,12 +60,36 @@ if [ "${TRAINWATT_NO_PYTOOLS:-0}" != "1" ]; then
   # read their output (analyzer/tests/other_writers.rs): a venv of their own,
   # so a user's TRAINWATT_PYTHON is never written to.
   TOOLS="$CACHE/pytools"
-  if ! "$TOOLS/bin/python" -c 'import pyarrow, pandas, duckdb, polars' 2>/dev/null; then
-    log "installing pyarrow, pandas, duckdb, polars into $TOOLS (about 30 s, 400 MB)"
+  if ! "$TOOLS/bin/python" -c 'import pyarrow, pandas, duckdb, polars, pyspark, maturin' 2>/dev/null; then
+    log "installing pyarrow, pandas, duckdb, polars, pyspark, maturin into $TOOLS (about 60 s, 900 MB)"
     ( flock 9
       [ -x "$TOOLS/bin/python" ] || python3 -m venv "$TOOLS"
       "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check \
-        pyarrow pandas duckdb polars ) 9>"$CACHE/pip.lock"
+        pyarrow pandas duckdb polars pyspark maturin ) 9>"$CACHE/pip.lock"
+  fi
+  # Spark needs a Java runtime (17 or 21): Debian's, where none is there.
+  if ! command -v java >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    log "installing openjdk-17-jre-headless for pyspark"
+    ( flock 9
+      apt-get install -y -qq openjdk-17-jre-headless >&2 \
+        || { apt-get update -qq >&2 && apt-get install -y -qq openjdk-17-jre-headless >&2; } \
+        || log "no java: the Spark tests will fail until a Java 17 runtime is installed"
+    ) 9>"$CACHE/apt.lock"
+  fi
+  # The trainwatt Python package with its compiled reducer (trainwatt._fold,
+  # built by maturin from python/Cargo.toml into cargo's target dir here):
+  # built again when the clone's package differs from the installed one.
+  HELPER="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/python"
+  stamp=$(cat "$HELPER/pyproject.toml" "$HELPER/Cargo.toml" "$HELPER"/rust/*.rs \
+    "$HELPER"/src/trainwatt/*.py "$HELPER"/../fold/src/*.rs "$HELPER"/../fold/src/*/*.rs \
+    "$HELPER"/../trace/src/*.rs "$HELPER"/../trace/src/*/*.rs "$HELPER"/../Cargo.lock 2>/dev/null | sha256sum | cut -c1-16)
+  if [ "$(cat "$TOOLS/.trainwatt-stamp" 2>/dev/null)" != "$stamp" ]; then
+    log "building the trainwatt Python package (Rust reducer) into $TOOLS (about 2 min cold)"
+    ( flock 9
+      PATH="$TOOLS/bin:$PATH" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}" \
+        "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        --no-build-isolation --force-reinstall "$HELPER" >&2
+      echo "$stamp" > "$TOOLS/.trainwatt-stamp" ) 9>"$CACHE/pip.lock"
   fi
   ENV_LINES="$ENV_LINES
 export TRAINWATT_PYTOOLS=\"$TOOLS/bin/python\""

@@ -14,7 +14,9 @@ use crate::scan::column_as;
 use arrow::array::{AsArray, RecordBatch, RecordBatchReader};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType as ArrowType, Float64Type, Int64Type};
+use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::reader::ChunkReader;
 use std::path::Path;
 use trainwatt_trace::schema::epochs as cols;
 
@@ -39,7 +41,10 @@ struct Columns {
 
 impl Columns {
     fn read(path: &Path) -> Result<Self, String> {
-        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        Self::decode(std::fs::File::open(path).map_err(|e| e.to_string())?)
+    }
+
+    fn decode<R: ChunkReader + 'static>(file: R) -> Result<Self, String> {
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| e.to_string())?
             .build()
@@ -75,7 +80,17 @@ impl Columns {
 
 /// Reads `path` (a run's `epochs.parquet`).
 pub(crate) fn read_epochs(path: &Path) -> EpochsRead {
-    match Columns::read(path) {
+    from_columns(Columns::read(path), path)
+}
+
+/// The rows of an `epochs.parquet` whose bytes are in memory; `path` is the
+/// file that messages name.
+pub(crate) fn epochs_from_parquet(bytes: Bytes, path: &Path) -> EpochsRead {
+    from_columns(Columns::decode(bytes), path)
+}
+
+fn from_columns(read: Result<Columns, String>, path: &Path) -> EpochsRead {
+    match read {
         Ok(df) => parse_epochs(&df, path),
         Err(e) => EpochsRead {
             problems: vec![Problem::file(path, format!("cannot read: {e}"))],

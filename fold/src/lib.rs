@@ -37,10 +37,10 @@ pub use fold::ProblemKind;
 pub use idle::IdleBaseline;
 pub use model::{EnergyMode, EpochEnergy, Excluded, RunData};
 pub use options::{LoadOptions, OptionsError, Resolved};
-pub use reason::{ExclusionKind, ExclusionReason};
-pub use run::RunTables;
-pub use scan::{column_as, for_each_batch, source_column};
-pub use segments::{segment_files, time_span, TableSegment};
+pub use reason::{missing_manifest_message, ExclusionKind, ExclusionReason};
+pub use run::{EpochsData, RunTables};
+pub use scan::{column_as, for_each_batch, for_each_batch_in, source_column};
+pub use segments::{segment_files, time_span, SegmentData, TableSegment};
 
 use std::path::Path;
 

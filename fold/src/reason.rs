@@ -135,3 +135,15 @@ pub(crate) fn excluded<T>(
 ) -> Result<T, ExclusionReason> {
     Err(ExclusionReason::new(kind, file, message))
 }
+
+/// Why a folder that holds a run's `marker` (its epochs file or samples)
+/// but no manifest is not used: the archive walk and the in-memory path
+/// (Spark groups a run's files by folder) say the same.
+pub fn missing_manifest_message(marker: &str) -> String {
+    let manifest = trainwatt_trace::schema::MANIFEST_FILE;
+    format!(
+        "{manifest} is missing, but the folder holds a run's `{marker}`: without the manifest \
+         its sources and status are unknown, so it is not used (restore {manifest} from where \
+         the run was copied, or remove the folder)"
+    )
+}

@@ -11,13 +11,13 @@
 //! there something went wrong that the manifest does not admit.
 
 use crate::energy::{epoch_energy, SourceEpochs};
-use crate::epochs::{epochs_from_batch, read_epochs, EpochRow, EpochsRead};
+use crate::epochs::{epochs_from_batch, epochs_from_parquet, read_epochs, EpochRow, EpochsRead};
 use crate::findings::{check_problems, first_refused, fold_warnings, outlier_warnings};
 use crate::fold::RunFold;
 use crate::model::{EnergyMode, RunData};
 use crate::options::Resolved;
 use crate::problem::summarize;
-use crate::reason::{excluded, ExclusionKind, ExclusionReason};
+use crate::reason::{excluded, missing_manifest_message, ExclusionKind, ExclusionReason};
 use crate::scan::{scan_run, SourceSet};
 use crate::segments::{segment_files, Segments, TableSegment};
 use arrow::array::RecordBatch;
@@ -42,11 +42,18 @@ impl Input<'_> {
 
     fn manifest(&self) -> Result<Manifest, ExclusionReason> {
         let path = self.dir().join(MANIFEST_FILE);
-        match self {
+        let read = match self {
             Self::Dir(_) => Manifest::read(&path),
-            Self::Tables(t) => Manifest::from_json(&path, &t.manifest_json),
-        }
-        .or_else(|e| excluded(ExclusionKind::Manifest, &path, e.to_string()))
+            Self::Tables(t) => match &t.manifest_json {
+                Some(text) => Manifest::from_json(&path, text),
+                None => {
+                    let marker = if t.epochs.is_some() { EPOCHS_FILE } else { SAMPLES_DIR };
+                    let why = missing_manifest_message(marker);
+                    return excluded(ExclusionKind::MissingManifest, &t.dir, why);
+                }
+            },
+        };
+        read.or_else(|e| excluded(ExclusionKind::Manifest, &path, e.to_string()))
     }
 
     /// The epoch rows; `None` when the run has no epochs file.
@@ -54,7 +61,10 @@ impl Input<'_> {
         let path = self.dir().join(EPOCHS_FILE);
         match self {
             Self::Dir(_) => path.is_file().then(|| read_epochs(&path)),
-            Self::Tables(t) => t.epochs.as_ref().map(|b| epochs_from_batch(b, &path)),
+            Self::Tables(t) => t.epochs.as_ref().map(|e| match e {
+                EpochsData::Batch(b) => epochs_from_batch(b, &path),
+                EpochsData::Parquet(bytes) => epochs_from_parquet(bytes.clone(), &path),
+            }),
         }
     }
 
@@ -78,12 +88,21 @@ impl Input<'_> {
 pub struct RunTables {
     /// The run's folder as its files are named in messages and `run_dir`.
     pub dir: PathBuf,
-    /// The text of `manifest.json`.
-    pub manifest_json: String,
+    /// The text of `manifest.json` (`None`: the folder has none, and the
+    /// run is excluded as `missing-manifest`).
+    pub manifest_json: Option<String>,
     /// All of `epochs.parquet`; `None` when the run has none.
-    pub epochs: Option<RecordBatch>,
+    pub epochs: Option<EpochsData>,
     /// The `samples/` segments in name order, rows in file order.
     pub segments: Vec<TableSegment>,
+}
+
+/// A run's epoch rows in memory: decoded by another reader, or the bytes
+/// of its `epochs.parquet`.
+#[derive(Debug, Clone)]
+pub enum EpochsData {
+    Batch(RecordBatch),
+    Parquet(bytes::Bytes),
 }
 
 /// Loads the run in `dir`, or says why it cannot be used.

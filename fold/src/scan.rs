@@ -29,6 +29,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, Float64Type, Int32Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
 use std::path::Path;
 use trainwatt_trace::schema::samples;
 
@@ -92,9 +93,19 @@ pub fn for_each_batch(
     path: &Path,
     wanted: &[&str],
     optional: &[&str],
-    mut f: impl FnMut(&RecordBatch) -> Result<(), String>,
+    f: impl FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    for_each_batch_in(file, wanted, optional, f)
+}
+
+/// [`for_each_batch`] of a Parquet file already in memory or open.
+pub fn for_each_batch_in<R: ChunkReader + 'static>(
+    file: R,
+    wanted: &[&str],
+    optional: &[&str],
+    mut f: impl FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<(), String> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
     let have = builder.schema().clone();
     for name in wanted {

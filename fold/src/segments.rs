@@ -4,19 +4,29 @@
 //! both through [`Segments`], so the numbers, and the files and rows that
 //! messages name, are the same whichever way a run arrives.
 
-use crate::scan::{column_as, for_each_batch};
+use crate::scan::{column_as, for_each_batch, for_each_batch_in};
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, Int64Type};
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use bytes::Bytes;
+use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 use std::path::{Path, PathBuf};
 use trainwatt_trace::schema::{samples, SAMPLES_DIR};
 
-/// One segment already decoded: its file's path (as messages name it) and
-/// its rows in file order.
+/// One segment in memory: its file's path (as messages name it) and its
+/// rows in file order, decoded or as the file's bytes.
 #[derive(Debug, Clone)]
 pub struct TableSegment {
     pub name: PathBuf,
-    pub batches: Vec<RecordBatch>,
+    pub data: SegmentData,
+}
+
+/// A segment's rows: batches another reader decoded (pyarrow, polars), or
+/// the Parquet file's bytes, decoded here by the reader the analyzer uses
+/// on files (so the types accepted and the messages are the same).
+#[derive(Debug, Clone)]
+pub enum SegmentData {
+    Batches(Vec<RecordBatch>),
+    Parquet(Bytes),
 }
 
 /// The segments of one run, in name order (which the recorder makes time
@@ -56,7 +66,10 @@ impl Segments<'_> {
     fn rows(&self, i: usize) -> u64 {
         match self {
             Self::Files(f) => segment_rows(&f[i]).unwrap_or(0),
-            Self::Tables(t) => t[i].batches.iter().map(|b| b.num_rows() as u64).sum(),
+            Self::Tables(t) => match &t[i].data {
+                SegmentData::Batches(b) => b.iter().map(|b| b.num_rows() as u64).sum(),
+                SegmentData::Parquet(bytes) => footer_rows(bytes.clone()).unwrap_or(0),
+            },
         }
     }
 
@@ -78,8 +91,12 @@ impl Segments<'_> {
         match self {
             Self::Files(f) => time_span(&f[i]),
             Self::Tables(t) => {
+                let batches = match &t[i].data {
+                    SegmentData::Batches(b) => b,
+                    SegmentData::Parquet(bytes) => return footer_span(bytes.clone()),
+                };
                 let mut span: Option<(i64, i64)> = None;
-                for b in &t[i].batches {
+                for b in batches {
                     let t_ns = column_as(b, samples::T_NS, &ArrowType::Int64).ok()?;
                     let t_ns = t_ns.as_primitive::<Int64Type>();
                     let (Some(lo), Some(hi)) =
@@ -106,7 +123,13 @@ impl Segments<'_> {
         match self {
             Self::Files(files) => for_each_batch(&files[i], wanted, optional, f),
             Self::Tables(t) => {
-                for b in &t[i].batches {
+                let batches = match &t[i].data {
+                    SegmentData::Batches(b) => b,
+                    SegmentData::Parquet(bytes) => {
+                        return for_each_batch_in(bytes.clone(), wanted, optional, f)
+                    }
+                };
+                for b in batches {
                     if let Some(name) = wanted.iter().find(|n| b.column_by_name(n).is_none()) {
                         return Err(format!("column `{name}` is missing"));
                     }
@@ -147,7 +170,10 @@ pub fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Row count of a segment from its footer, or why the file is unreadable.
 pub fn segment_rows(path: &Path) -> Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    footer_rows(std::fs::File::open(path).map_err(|e| e.to_string())?)
+}
+
+fn footer_rows<R: ChunkReader + 'static>(file: R) -> Result<u64, String> {
     let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
     Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
 }
@@ -155,8 +181,11 @@ pub fn segment_rows(path: &Path) -> Result<u64, String> {
 /// The first and last `t_ns` of a segment from its footer's statistics
 /// (`None` when the writer kept none, or the file cannot be read).
 pub fn time_span(path: &Path) -> Option<(i64, i64)> {
+    footer_span(std::fs::File::open(path).ok()?)
+}
+
+fn footer_span<R: ChunkReader + 'static>(file: R) -> Option<(i64, i64)> {
     use parquet::file::statistics::Statistics;
-    let file = std::fs::File::open(path).ok()?;
     let reader = SerializedFileReader::new(file).ok()?;
     let meta = reader.metadata();
     let mut span: Option<(i64, i64)> = None;

@@ -1,5 +1,5 @@
-//! The Python helper (`python/`, package `trainwatt`) end to end: it
-//! installs with pip, its own tests pass (Keras and Lightning stood in for
+//! The Python helper (`python/`, package `trainwatt`) end to end: its own
+//! tests pass (Keras and Lightning stood in for
 //! by fakes), and a real PyTorch training script that calls it under
 //! `recorder wrap` becomes a run whose epochs carry exactly the numbers the
 //! script reported, each epoch starting at its `epoch_start` line.
@@ -35,25 +35,14 @@ fn check(out: &std::process::Output, what: &str) {
     );
 }
 
-/// Installs the package into `dir/site` with pip, as a user would (no
-/// network: no dependencies, the venv's own setuptools).
-fn install(dir: &Path) -> PathBuf {
-    let site = dir.join("site");
-    let out = Command::new(python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-        ])
-        .arg("--target")
-        .arg(&site)
-        .arg(repo().join("python"))
-        .output()
-        .unwrap();
-    check(&out, "pip install ./python");
+/// Where the package's pure-Python part is importable from: the
+/// checkout's `python/src`. Since the package holds the compiled reducer
+/// too (`pip install ./python` builds it with maturin, which the PyTorch
+/// venv does not have), the wheel build and the reducer are tested in the
+/// test tools' venv instead (analyzer/tests/python_fold.rs); the epoch
+/// helpers import without the extension.
+fn install(_dir: &Path) -> PathBuf {
+    let site = repo().join("python/src");
     assert!(site.join("trainwatt/__init__.py").exists());
     site
 }

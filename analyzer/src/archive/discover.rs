@@ -112,12 +112,7 @@ impl Walk<'_> {
             return self.unusable(
                 dir,
                 ExclusionKind::MissingManifest,
-                format!(
-                    "{MANIFEST_FILE} is missing, but the folder holds a run's `{marker}`: \
-                     without the manifest its sources and status are unknown, so it is not \
-                     used (restore {MANIFEST_FILE} from where the run was copied, or remove \
-                     the folder)"
-                ),
+                trainwatt_fold::missing_manifest_message(marker),
             );
         }
         match children(dir) {

@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{EpochRow, Manifest, Method};
 
-/// A Parquet file's key-value metadata (empty when it has none or cannot
-/// be read): one footer read gives the version, options and warnings.
+/// A reduced file's version, options and warnings: from our footer
+/// metadata, or (a table that another engine wrote, since 1.1) from its
+/// `reduced_version` and `reduced_options` columns' first row. Empty when
+/// the file is neither, or cannot be read.
 fn metadata(path: &Path) -> BTreeMap<String, String> {
     let Ok(f) = std::fs::File::open(path) else {
         return BTreeMap::new();
@@ -25,13 +27,39 @@ fn metadata(path: &Path) -> BTreeMap<String, String> {
     let Ok(r) = SerializedFileReader::new(f) else {
         return BTreeMap::new();
     };
-    r.metadata()
+    let mut kv: BTreeMap<String, String> = r
+        .metadata()
         .file_metadata()
         .key_value_metadata()
         .into_iter()
         .flatten()
         .filter_map(|k| Some((k.key.clone(), k.value.clone()?)))
-        .collect()
+        .collect();
+    if !kv.contains_key(c::KEY_VERSION) {
+        kv.extend(metadata_columns(path).unwrap_or_default());
+    }
+    kv
+}
+
+/// The version and options columns' first row, under the footer keys.
+fn metadata_columns(path: &Path) -> Option<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let keys = [(c::VERSION_COL, c::KEY_VERSION), (c::OPTIONS_COL, c::KEY_OPTIONS)];
+    let columns: Vec<&str> = keys.iter().map(|(col, _)| *col).collect();
+    trainwatt_fold::for_each_batch(path, &columns, &[], |batch| {
+        if out.is_empty() && batch.num_rows() > 0 {
+            for (col, key) in keys {
+                let a = trainwatt_fold::column_as(batch, col, &arrow::datatypes::DataType::Utf8)?;
+                let a = a.as_string::<i32>();
+                if a.is_valid(0) {
+                    out.insert(key.to_string(), a.value(0).to_string());
+                }
+            }
+        }
+        Ok(())
+    })
+    .ok()?;
+    Some(out)
 }
 
 /// The reduced-table version in a Parquet file's metadata, if it is one.

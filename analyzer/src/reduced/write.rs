@@ -33,7 +33,8 @@ pub fn write_reduced(loaded: &Loaded, opts: &LoadOptions, out: &Path) -> Result<
         path: out.to_path_buf(),
         message: e.to_string(),
     };
-    let batch = reduced_batch(&loaded.runs, &loaded.excluded).map_err(|e| encode(&e))?;
+    let batch = reduced_batch(&loaded.runs, &loaded.excluded, &c::options_json(opts))
+        .map_err(|e| encode(&e))?;
     let warnings: Vec<&String> = loaded
         .warnings
         .iter()

@@ -6,17 +6,20 @@
 use super::schema::{self as c, mode_name};
 use crate::model::{Excluded, RunData};
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringArray,
+    StringBuilder,
 };
 use arrow::record_batch::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
 
 /// The rows of `runs` and `excluded`, in that order, as one batch of the
-/// reduced schema.
+/// reduced schema; `options_json` is what they were folded with
+/// ([`super::schema::options_json`]).
 pub fn reduced_batch(
     runs: &[RunData],
     excluded: &[Excluded],
+    options_json: &str,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
     let mut cols = Columns::new();
     for r in runs {
@@ -25,7 +28,7 @@ pub fn reduced_batch(
     for x in excluded {
         cols.push(&excluded_row(x));
     }
-    cols.finish()
+    cols.finish(options_json)
 }
 
 /// The columns being filled, one builder per column of the schema.
@@ -49,6 +52,9 @@ impl Columns {
         };
         for f in schema.fields() {
             let name = f.name().clone();
+            if name == c::VERSION_COL || name == c::OPTIONS_COL {
+                continue;
+            }
             match f.data_type() {
                 arrow::datatypes::DataType::Utf8 => cols.s.push((name, StringBuilder::new())),
                 arrow::datatypes::DataType::Int64 => cols.i64s.push((name, Int64Builder::new())),
@@ -106,12 +112,18 @@ impl Columns {
         }
     }
 
-    fn finish(mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
+    fn finish(mut self, options_json: &str) -> Result<RecordBatch, arrow::error::ArrowError> {
         let schema = c::schema();
+        let rows = self.s.first().map_or(0, |(_, b)| b.len());
+        let constant = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; rows])) };
         let mut arrays: Vec<ArrayRef> = Vec::new();
         for f in schema.fields() {
             let name = f.name().as_str();
-            let a: ArrayRef = if let Some((_, b)) =
+            let a: ArrayRef = if name == c::VERSION_COL {
+                constant(c::REDUCED_VERSION)
+            } else if name == c::OPTIONS_COL {
+                constant(options_json)
+            } else if let Some((_, b)) =
                 self.s.iter_mut().find(|(n, _)| n.as_str() == name)
             {
                 Arc::new(b.finish())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// Version of the reduced table, versioned like the trace format: a reader
 /// refuses another major version and reads any minor one.
-pub const REDUCED_VERSION: &str = "1.0";
+pub const REDUCED_VERSION: &str = "1.1";
 
 /// Key-value metadata keys of a reduced file.
 pub const KEY_VERSION: &str = "trainwatt.reduced_version";
@@ -55,6 +55,11 @@ pub const SAMPLE_SUM_W: &str = "sample_sum_w";
 pub const BOUNDARY_EXACT: &str = "boundary_exact";
 pub const N_POWER: &str = "n_power";
 pub const N_COUNTER: &str = "n_counter";
+/// Since 1.1 the version and options are also columns (the same value on
+/// every row), so a table written by an engine that keeps no footer
+/// metadata of ours (Spark's writer, DuckDB's COPY) still says what it is.
+pub const VERSION_COL: &str = "reduced_version";
+pub const OPTIONS_COL: &str = "reduced_options";
 
 /// The table's schema, in column order.
 pub fn schema() -> SchemaRef {
@@ -101,6 +106,8 @@ pub fn schema() -> SchemaRef {
         f(BOUNDARY_EXACT, Boolean, true),
         f(N_POWER, Int64, true),
         f(N_COUNTER, Int64, true),
+        f(VERSION_COL, Utf8, false),
+        f(OPTIONS_COL, Utf8, false),
     ]))
 }
 

@@ -1,4 +1,5 @@
-"""Report training epochs to trainwatt's ``recorder wrap``.
+"""trainwatt for Python: report training epochs to ``recorder wrap``, and
+reduce runs to energy per epoch (``reduce_run``, in ``trainwatt.reduce``).
 
 ``recorder wrap -- python train.py`` runs the script with
 ``$TRAINWATT_EPOCH_LOG`` naming a file; each call here appends one JSON line
@@ -24,9 +25,13 @@ __all__ = [
     "LightningCallback",
     "EPOCH_LOG_ENV",
     "CLOCK_ORIGIN_ENV",
+    "reduce_run",
+    "reduce_dir",
+    "read_run",
 ]
 
-__version__ = "0.1.0"
+
+__version__ = "0.2.0"
 
 #: Where the recorder says to append the lines.
 EPOCH_LOG_ENV = "TRAINWATT_EPOCH_LOG"
@@ -126,4 +131,10 @@ def __getattr__(name):
         from . import callbacks
 
         return callbacks.lightning_callback_class()
+    # The reducer needs pyarrow and the compiled extension; the epoch
+    # helpers need neither, so it too loads on first use.
+    if name in ("reduce_run", "reduce_dir", "read_run", "reduced_schema", "options_json"):
+        from . import reduce
+
+        return getattr(reduce, name)
     raise AttributeError("module 'trainwatt' has no attribute %r" % (name,))

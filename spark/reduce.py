@@ -1,0 +1,181 @@
+"""Reduce a trainwatt archive with Spark: the analyzer's own fold, per run.
+
+    spark-submit --master yarn spark/reduce.py s3a://bucket/archive s3a://bucket/reduced
+    python spark/reduce.py data/sample /tmp/reduced            # local[*], pyspark installed
+
+Writes the reduced table (docs/reduced-format.md) as a folder of Parquet
+part files: one row per run x epoch x source, one per excluded run with its
+reason. ``analyzer report OUT`` (or efficiency, epochs, overtraining,
+platforms) reads that folder in place of the archive and prints the same
+tables as on the archive itself.
+
+How: Spark lists and reads the archive's files as bytes (the ``binaryFile``
+source, so any URI Spark reads works: local, HDFS, s3a://, gs://, abfss://),
+groups them by run folder (``groupBy(run_dir).applyInArrow``), and each
+group's Python worker hands the run's files to ``trainwatt.reduce_run``: the
+Rust crate ``trainwatt-fold``, the code ``analyzer reduce`` runs, which
+decodes them with the same Parquet reader. Moving compressed files instead
+of decoded rows keeps the shuffle small and keeps every file's rows in their
+written order and types, which the fold's checks (clock going back, counter
+jumps, segment order) depend on; Spark's row readers guarantee neither.
+
+Run keys come from each run's manifest, not from folder names: the
+``platform=…/…/run=…`` folders are derived from the manifest, and their
+``samples/`` level is not a partition, so files are listed recursively rather
+than by Hive partition inference.
+
+Memory: one run's decoded samples (about 21 bytes per sample) live in one
+Python worker while it is folded; give executors' Python workers that much
+(``spark.executor.pyspark.memory``) for the longest run.
+
+Options mirror ``analyzer reduce``: --energy, --components, --baseline,
+--gap-tolerance. Needs pyspark >= 4.0 and the trainwatt package with its
+extension (``pip install ./python``) on every executor (a cluster: ship the
+built wheel, e.g. ``--archives`` of a venv, or install it in the image).
+"""
+
+import argparse
+import os
+import sys
+from urllib.parse import unquote, urlparse
+
+MANIFEST = "manifest.json"
+EPOCHS = "epochs.parquet"
+
+
+def local_path(uri):
+    """A ``file:`` URI as the local path the analyzer would name; other
+    schemes (hdfs, s3a, ...) stay URIs."""
+    u = urlparse(uri)
+    if u.scheme in ("", "file"):
+        return unquote(u.path)
+    return uri
+
+
+def spark_type(t):
+    import pyarrow as pa
+
+    for arrow, ddl in (
+        (pa.string(), "string"),
+        (pa.int64(), "bigint"),
+        (pa.int32(), "int"),
+        (pa.float64(), "double"),
+        (pa.bool_(), "boolean"),
+    ):
+        if t == arrow:
+            return ddl
+    raise TypeError(f"reduced column type {t} has no Spark type here")
+
+
+def large_strings(schema):
+    """``schema`` with 64-bit string offsets: what Spark expects back when
+    ``spark.sql.execution.arrow.useLargeVarTypes`` is on (it is, so that one
+    run's files may pass 2 GB)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [f.with_type(pa.large_string()) if f.type == pa.string() else f for f in schema]
+    )
+
+
+def reduced_ddl():
+    import trainwatt
+
+    return ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in trainwatt.reduced_schema())
+
+
+def fold_group(options):
+    """The applyInArrow function: one run's files in, its reduced rows out.
+    The files go to the fold as bytes: it decodes them with the analyzer's
+    own Parquet reader, so types and messages match ``analyzer reduce``."""
+
+    def fold(table):
+        import trainwatt
+
+        run_dir = local_path(table.column("run_dir")[0].as_py())
+        manifest, epochs, segments = None, None, []
+        for part, path, content in zip(
+            table.column("part").to_pylist(),
+            table.column("path").to_pylist(),
+            table.column("content").to_pylist(),
+        ):
+            if part == MANIFEST:
+                manifest = content.decode("utf-8")
+            elif part == EPOCHS:
+                epochs = content
+            else:
+                segments.append((local_path(path), content))
+        segments.sort(key=lambda s: s[0])
+        rows = trainwatt.reduce_run(manifest, epochs, segments, run_dir=run_dir, **options)
+        return rows.cast(large_strings(rows.schema))
+
+    return fold
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("archive", help="archive root (any URI Spark reads)")
+    ap.add_argument("out", help="output folder of reduced part files")
+    ap.add_argument("--energy", choices=["counter", "integral", "sample-sum"])
+    ap.add_argument("--components", default="", help="comma-separated: gpu,cpu,dram")
+    ap.add_argument("--baseline", action="store_true")
+    ap.add_argument("--gap-tolerance", type=float, default=1.0, metavar="S")
+    ap.add_argument("--master", help="Spark master when run with plain python (default local[*])")
+    ap.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    args = ap.parse_args(argv)
+
+    import pyarrow  # noqa: F401 - fail here, not in an executor
+    import trainwatt
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    options = {
+        "energy": args.energy,
+        "components": [c for c in args.components.split(",") if c.strip()],
+        "baseline": args.baseline,
+        "gap_tolerance_s": args.gap_tolerance,
+    }
+    trainwatt.options_json(**options)  # refuse bad options before starting
+
+    builder = SparkSession.builder.appName("trainwatt-reduce")
+    if args.master or "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        builder = builder.master(args.master or "local[*]")
+    spark = (
+        builder.config("spark.sql.execution.arrow.useLargeVarTypes", "true")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+    # A run's parts, by path: the filter is applied while listing, so no
+    # other file's content is read.
+    parts = r"^(.*)/(manifest\.json|epochs\.parquet|samples/[^/]+\.parquet)$"
+    tagged = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load(args.archive)
+        .where(F.col("path").rlike(parts))
+        .select(
+            F.regexp_extract("path", parts, 1).alias("run_dir"),
+            F.regexp_extract("path", parts, 2).alias("part"),
+            "path",
+            "content",
+        )
+    )
+    reduced = tagged.groupBy("run_dir").applyInArrow(fold_group(options), reduced_ddl())
+    mode = "overwrite" if args.overwrite else "errorifexists"
+    reduced.write.mode(mode).parquet(args.out)
+
+    out = spark.read.parquet(args.out)
+    runs = out.select("run_dir").distinct().count()
+    bad = out.where(F.col("excluded_kind").isNotNull()).count()
+    print(
+        f"spark/reduce.py: reduced {runs} runs ({bad} excluded) into {out.count()} rows "
+        f"in {args.out}",
+        file=sys.stderr,
+    )
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
