@@ -140,6 +140,10 @@ def main(argv=None):
     builder = SparkSession.builder.appName("trainwatt-reduce")
     if args.master or "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
         builder = builder.master(args.master or "local[*]")
+    if (args.master or "local").startswith("local"):
+        # Local workers run this interpreter (its pyarrow and trainwatt),
+        # not whatever `python3` is first on the PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (
         builder.config("spark.sql.execution.arrow.useLargeVarTypes", "true")
         .config("spark.ui.enabled", "false")
