@@ -127,3 +127,40 @@ fn excluded_runs_travel_with_their_kind_and_other_options_are_refused() {
         "{err}"
     );
 }
+
+/// Threads change no number: one run per thread, and with fewer runs than
+/// threads each segment decoded ahead on a spare thread; a run with a
+/// segment overwritten mid-way is excluded the same way under both.
+#[test]
+fn threads_and_decoding_ahead_change_no_byte_of_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one");
+    clean_gpu_run()
+        .segmented(700)
+        .write(&one.join("platform=a/run=long"));
+    let broken = one.join("platform=a/run=broken");
+    clean_gpu_run().segmented(1_500).write(&broken);
+    let seg = broken.join("samples/part-000002.parquet");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 64].fill(0xA5);
+    std::fs::write(&seg, bytes).unwrap();
+    let mut tables = Vec::new();
+    for threads in ["1", "2", "8"] {
+        let out = dir.path().join(format!("t{threads}.parquet"));
+        reduce(&[&one], &out, &["--threads", threads]);
+        tables.push(std::fs::read(&out).unwrap());
+    }
+    assert!(tables.windows(2).all(|w| w[0] == w[1]));
+    let (code, json, _) = analyzer(&[
+        "epochs",
+        "--format",
+        "json",
+        s(&dir.path().join("t8.parquet")),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let excluded = v["excluded"].as_array().unwrap();
+    assert_eq!(excluded.len(), 1, "{json}");
+    assert!(excluded[0]["dir"].as_str().unwrap().ends_with("run=broken"));
+}

@@ -165,7 +165,13 @@ for decode in (False, True):
 
 /// Two sources: a 1 kHz GPU counter and a 10 Hz modelled CPU, on `platform`.
 fn two_source_run(platform: &str, jitter: bool) -> RunSpec {
-    let irregular = |k: i64| if jitter { k * MS + (k * 7919 % 613) * 1_000 } else { k * MS };
+    let irregular = |k: i64| {
+        if jitter {
+            k * MS + (k * 7919 % 613) * 1_000
+        } else {
+            k * MS
+        }
+    };
     let gpu = track(
         "nvml:0",
         (0..=5_000).map(irregular),
@@ -269,14 +275,19 @@ fn spark_and_python_reduce_the_edge_cases_to_the_analyzers_rows() {
         .iter()
         .flatten()
         .any(|c| c.starts_with("excluded_message=") && c.contains("the first refused reading")));
-    assert!(want.iter().any(|r| r.contains(&"status=interrupted".to_string())));
+    assert!(want
+        .iter()
+        .any(|r| r.contains(&"status=interrupted".to_string())));
 
     let spark = tmp.path().join("spark");
     spark_reduce(&archive, &spark);
     assert_same(&want, &rows(&spark), "spark/reduce.py");
     let py = tmp.path().join("py");
     std::fs::create_dir(&py).unwrap();
-    for (f, how) in python_reduce(&archive, &py).iter().zip(["bytes", "pyarrow"]) {
+    for (f, how) in python_reduce(&archive, &py)
+        .iter()
+        .zip(["bytes", "pyarrow"])
+    {
         assert_same(&want, &rows(f), &format!("trainwatt.reduce_dir ({how})"));
     }
 }

@@ -47,7 +47,7 @@ impl IdleBaseline {
             selected: &ids,
             listed: &ids,
         };
-        scan_run(&segs, set, counters, &mut fold)
+        scan_run(&segs, set, counters, &mut fold, false)
             .map_err(|e| format!("{}: {}", segs.name(e.file).display(), e.message))?;
         check_problems(&fold, &segs, &ids, &gap_ns, 0, true, &mut Vec::new())
             .map_err(|e| e.message)?;

@@ -65,6 +65,10 @@ pub struct Resolved {
     pub idle: Option<IdleBaseline>,
     pub gap_tolerance_s: f64,
     pub threads: Option<usize>,
+    /// Decode each segment on a second thread while the fold runs (set by
+    /// the loader when there are fewer runs than threads). No number
+    /// changes.
+    pub decode_ahead: bool,
 }
 
 const COMPONENTS: [&str; 3] = ["gpu", "cpu", "dram"];
@@ -108,6 +112,7 @@ impl Resolved {
             idle,
             gap_tolerance_s: opts.gap_tolerance_s,
             threads: opts.threads,
+            decode_ahead: false,
         })
     }
 }

@@ -47,7 +47,11 @@ impl Input<'_> {
             Self::Tables(t) => match &t.manifest_json {
                 Some(text) => Manifest::from_json(&path, text),
                 None => {
-                    let marker = if t.epochs.is_some() { EPOCHS_FILE } else { SAMPLES_DIR };
+                    let marker = if t.epochs.is_some() {
+                        EPOCHS_FILE
+                    } else {
+                        SAMPLES_DIR
+                    };
                     let why = missing_manifest_message(marker);
                     return excluded(ExclusionKind::MissingManifest, &t.dir, why);
                 }
@@ -146,6 +150,7 @@ pub(crate) fn fold_run(input: Input<'_>, opts: &Resolved) -> Result<RunData, Exc
         bounds,
         &gap_ns,
         counters,
+        opts.decode_ahead,
         &manifest,
         &mut warnings,
     )?;
@@ -273,12 +278,13 @@ fn fold_samples<'a>(
     bounds: Vec<i64>,
     gap_ns: &[i64],
     counters: bool,
+    decode_ahead: bool,
     manifest: &Manifest,
     warnings: &mut Vec<String>,
 ) -> Result<(RunFold, Segments<'a>), ExclusionReason> {
     loop {
         let mut fold = RunFold::new(bounds.clone(), gap_ns, counters);
-        let Err(err) = scan_run(&segs, ids, counters, &mut fold) else {
+        let Err(err) = scan_run(&segs, ids, counters, &mut fold, decode_ahead) else {
             return Ok((fold, segs));
         };
         let i = err.file;

@@ -64,6 +64,7 @@ pub(crate) fn scan_run(
     ids: SourceSet<'_>,
     counters: bool,
     fold: &mut RunFold,
+    ahead: bool,
 ) -> Result<(), ScanError> {
     let mut wanted = vec![samples::T_NS, samples::SOURCE, samples::POWER_W];
     if counters {
@@ -72,7 +73,7 @@ pub(crate) fn scan_run(
     let mut row = 0u64;
     for i in 0..segs.len() {
         let err = |message: String| ScanError { file: i, message };
-        segs.for_each_batch(i, &wanted, &[BOUNDARY], |batch| {
+        segs.for_each_batch(i, &wanted, &[BOUNDARY], ahead, |batch| {
             fold_batch(batch, ids, counters, fold, row)?;
             row += batch.num_rows() as u64;
             Ok(())
@@ -104,6 +105,24 @@ pub fn for_each_batch_in<R: ChunkReader + 'static>(
     file: R,
     wanted: &[&str],
     optional: &[&str],
+    f: impl FnMut(&RecordBatch) -> Result<(), String>,
+) -> Result<(), String> {
+    read_batches(file, wanted, optional, false, f)
+}
+
+/// Batches of decoded columns in flight between the decoding thread and
+/// the fold, with `ahead` (memory: this many batches of `BATCH_ROWS`).
+const AHEAD_BATCHES: usize = 2;
+
+/// [`for_each_batch_in`], optionally decoding `ahead` on a second thread
+/// while `f` folds the previous batch: a run's fold is sequential, so a
+/// core with no other run to fold (fewer runs than threads) decompresses
+/// and decodes for it instead.
+pub(crate) fn read_batches<R: ChunkReader + 'static>(
+    file: R,
+    wanted: &[&str],
+    optional: &[&str],
+    ahead: bool,
     mut f: impl FnMut(&RecordBatch) -> Result<(), String>,
 ) -> Result<(), String> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
@@ -123,10 +142,27 @@ pub fn for_each_batch_in<R: ChunkReader + 'static>(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| e.to_string())?;
-    for batch in reader {
-        f(&batch.map_err(|e| e.to_string())?)?;
+    if !ahead {
+        for batch in reader {
+            f(&batch.map_err(|e| e.to_string())?)?;
+        }
+        return Ok(());
     }
-    Ok(())
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD_BATCHES);
+        scope.spawn(move || {
+            for batch in reader {
+                // The fold stopped (an error): stop decoding.
+                if tx.send(batch.map_err(|e| e.to_string())).is_err() {
+                    break;
+                }
+            }
+        });
+        for batch in rx {
+            f(&batch?)?;
+        }
+        Ok(())
+    })
 }
 
 /// The `source` column of a batch as dictionary keys and names.

@@ -4,7 +4,7 @@
 //! both through [`Segments`], so the numbers, and the files and rows that
 //! messages name, are the same whichever way a run arrives.
 
-use crate::scan::{column_as, for_each_batch, for_each_batch_in};
+use crate::scan::{column_as, read_batches};
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, Int64Type};
 use bytes::Bytes;
@@ -112,21 +112,26 @@ impl Segments<'_> {
     }
 
     /// Hands the batches of segment `i` to `f` in order, with the columns
-    /// `wanted` (all must exist) and those of `optional` it has.
+    /// `wanted` (all must exist) and those of `optional` it has; `ahead`
+    /// decodes the next batch on a second thread meanwhile.
     pub fn for_each_batch(
         &self,
         i: usize,
         wanted: &[&str],
         optional: &[&str],
+        ahead: bool,
         mut f: impl FnMut(&RecordBatch) -> Result<(), String>,
     ) -> Result<(), String> {
         match self {
-            Self::Files(files) => for_each_batch(&files[i], wanted, optional, f),
+            Self::Files(files) => {
+                let file = std::fs::File::open(&files[i]).map_err(|e| e.to_string())?;
+                read_batches(file, wanted, optional, ahead, f)
+            }
             Self::Tables(t) => {
                 let batches = match &t[i].data {
                     SegmentData::Batches(b) => b,
                     SegmentData::Parquet(bytes) => {
-                        return for_each_batch_in(bytes.clone(), wanted, optional, f)
+                        return read_batches(bytes.clone(), wanted, optional, ahead, f)
                     }
                 };
                 for b in batches {

@@ -24,8 +24,8 @@ use pyo3::types::PyBytes;
 use std::path::PathBuf;
 use trainwatt_fold::reduced::{reduced_batch, schema};
 use trainwatt_fold::{
-    fold_tables, EnergyMode, EpochsData, Excluded, LoadOptions, Resolved, RunTables,
-    SegmentData, TableSegment,
+    fold_tables, EnergyMode, EpochsData, Excluded, LoadOptions, Resolved, RunTables, SegmentData,
+    TableSegment,
 };
 
 /// Folds one run and returns its rows of the reduced table

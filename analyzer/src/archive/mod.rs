@@ -110,7 +110,7 @@ pub fn load_archives(
     opts: &LoadOptions,
     shard: Option<crate::reduced::Shard>,
 ) -> Result<Loaded, ArchiveError> {
-    let resolved = Resolved::new(opts)?;
+    let mut resolved = Resolved::new(opts)?;
     let found = discover::find_runs(paths)?;
     let ours = |dir: &std::path::Path| {
         shard.is_none_or(|s| {
@@ -122,6 +122,8 @@ pub fn load_archives(
         })
     };
     let dirs: Vec<PathBuf> = found.runs.into_iter().filter(|d| ours(d)).collect();
+    // Fewer runs than threads: the spare cores decode ahead for the folds.
+    resolved.decode_ahead = dirs.len() < threads(&resolved);
     let mut loaded = Loaded::default();
     loaded.excluded.extend(
         found
@@ -160,13 +162,17 @@ pub fn load_archives(
     Ok(loaded)
 }
 
+/// Runs folded at once: `--threads`, or one per core.
+fn threads(opts: &Resolved) -> usize {
+    opts.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1)
+}
+
 /// Loads `dirs` one per core at a time, results in the order of `dirs`
 /// (a run's fold is sequential, so runs are the unit of parallel work).
 fn load_all(dirs: &[PathBuf], opts: &Resolved) -> Vec<Result<RunData, ExclusionReason>> {
-    let in_flight = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
+    let in_flight = threads(opts);
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, Result<RunData, ExclusionReason>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..in_flight.min(dirs.len()))

@@ -44,7 +44,10 @@ fn metadata(path: &Path) -> BTreeMap<String, String> {
 /// The version and options columns' first row, under the footer keys.
 fn metadata_columns(path: &Path) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    let keys = [(c::VERSION_COL, c::KEY_VERSION), (c::OPTIONS_COL, c::KEY_OPTIONS)];
+    let keys = [
+        (c::VERSION_COL, c::KEY_VERSION),
+        (c::OPTIONS_COL, c::KEY_OPTIONS),
+    ];
     let columns: Vec<&str> = keys.iter().map(|(col, _)| *col).collect();
     trainwatt_fold::for_each_batch(path, &columns, &[], |batch| {
         if out.is_empty() && batch.num_rows() > 0 {

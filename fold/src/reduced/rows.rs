@@ -6,8 +6,8 @@
 use super::schema::{self as c, mode_name};
 use crate::model::{Excluded, RunData};
 use arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringArray,
-    StringBuilder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder,
+    StringArray, StringBuilder,
 };
 use arrow::record_batch::RecordBatch;
 use std::path::Path;
@@ -123,9 +123,7 @@ impl Columns {
                 constant(c::REDUCED_VERSION)
             } else if name == c::OPTIONS_COL {
                 constant(options_json)
-            } else if let Some((_, b)) =
-                self.s.iter_mut().find(|(n, _)| n.as_str() == name)
-            {
+            } else if let Some((_, b)) = self.s.iter_mut().find(|(n, _)| n.as_str() == name) {
                 Arc::new(b.finish())
             } else if let Some((_, b)) = self.i64s.iter_mut().find(|(n, _)| n.as_str() == name) {
                 Arc::new(b.finish())
