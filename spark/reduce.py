@@ -169,12 +169,18 @@ def main(argv=None):
     mode = "overwrite" if args.overwrite else "errorifexists"
     reduced.write.mode(mode).parquet(args.out)
 
-    out = spark.read.parquet(args.out)
-    runs = out.select("run_dir").distinct().count()
-    bad = out.where(F.col("excluded_kind").isNotNull()).count()
+    summary = (
+        spark.read.parquet(args.out)
+        .agg(
+            F.countDistinct("run_dir").alias("runs"),
+            F.count("excluded_kind").alias("excluded"),
+            F.count(F.lit(1)).alias("rows"),
+        )
+        .first()
+    )
     print(
-        f"spark/reduce.py: reduced {runs} runs ({bad} excluded) into {out.count()} rows "
-        f"in {args.out}",
+        f"spark/reduce.py: reduced {summary.runs} runs ({summary.excluded} excluded) into "
+        f"{summary.rows} rows in {args.out}",
         file=sys.stderr,
     )
     spark.stop()
