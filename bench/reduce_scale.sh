@@ -8,8 +8,8 @@
 #   - spark/reduce.py on local[2] with the module, and Spark's start-up alone
 #     (JVM, session, one trivial job), reported apart;
 #   - DuckDB's one-query reduction (bench/analyzer_duckdb.py, 2 threads);
-# each with samples/s and peak RSS (/usr/bin/time -v: the largest process,
-# for Spark the JVM). The reduced tables are checked equal (analyzer 1 vs 2
+# each with samples/s and peak RSS (summed over the process tree, sampled
+# every 50 ms: for Spark the driver, the JVM and its Python workers). The reduced tables are checked equal (analyzer 1 vs 2
 # threads byte for byte; Spark and the module row for row, floats by bits;
 # DuckDB's E(i) checksum against the analyzer's counter energies), then the
 # measured per-core rates are projected to the 1.4e11-sample archive of the
@@ -46,16 +46,27 @@ drop_caches() {
   sync
   if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then echo cold; else echo "warm (cannot drop)"; fi
 }
-warm() { cat "$(find "$DIR" -name '*.parquet' | head -1)" >/dev/null; find "$DIR" -name '*.parquet' -exec cat {} + >/dev/null; }
+warm() { find "$DIR" -name '*.parquet' -exec cat {} + >/dev/null; }
 
 # run NAME CACHE CMD...: prints the figures, sets SECS
 run() {
   local name="$1" cache="$2"; shift 2
   if [ "$cache" = cold ]; then cache="$(drop_caches)"; else warm; fi
-  /usr/bin/time -v "$@" >"$OUT/stdout" 2>"$OUT/time" || { cat "$OUT/time" >&2; return 1; }
+  # In a session of its own, so that the peak RSS summed over the whole
+  # process tree (Spark: the driver, the JVM and its Python workers) can be
+  # sampled every 50 ms beside /usr/bin/time's wall clock.
+  setsid /usr/bin/time -v "$@" >"$OUT/stdout" 2>"$OUT/time" &
+  local sid=$! peak=0 now rc=0
+  while kill -0 "$sid" 2>/dev/null; do
+    now="$(ps -o rss= -s "$sid" 2>/dev/null | awk '{s+=$1} END {print s+0}')"
+    [ "$now" -gt "$peak" ] && peak=$now
+    sleep 0.05
+  done
+  wait "$sid" || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$OUT/time" >&2; return 1; }
   local wall rss
   wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$OUT/time")"
-  rss="$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$OUT/time")"
+  rss="$(awk -v k="$peak" 'BEGIN {printf "%.0f", k/1024}')"
   SECS="$(echo "$wall" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')"
   printf '%-36s %8.2f s %9.2f M samples/s %7s MiB peak RSS  (%s)\n' "$name" "$SECS" \
     "$(awk -v n="$SAMPLES" -v s="$SECS" 'BEGIN{print n/s/1e6}')" "$rss" "$cache"
@@ -111,7 +122,7 @@ s.range(1).count(); s.stop()'
 fi
 
 if [ "${BENCH_SKIP_DUCKDB:-0}" != 1 ]; then
-  run "duckdb one query, 2 threads" warm "$PY" bench/analyzer_duckdb.py "$DIR" 2
+  run "duckdb one query, 2 threads" warm timeout "${BENCH_DUCKDB_TIMEOUT:-1800}" "$PY" bench/analyzer_duckdb.py "$DIR" 2
   DUCK=$SECS
   sed 's/^/  /' "$OUT/stdout"
   "$PY" - "$OUT/t1.parquet" "$(grep -o 'energy_checksum_j=[0-9.]*' "$OUT/stdout" | cut -d= -f2)" <<'EOF'
