@@ -8,8 +8,8 @@
 #   - spark/reduce.py on local[2] with the module, and Spark's start-up alone
 #     (JVM, session, one trivial job), reported apart;
 #   - DuckDB's one-query reduction (bench/analyzer_duckdb.py, 2 threads);
-# each with samples/s and peak RSS (summed over the process tree, sampled
-# every 50 ms: for Spark the driver, the JVM and its Python workers). The reduced tables are checked equal (analyzer 1 vs 2
+# each with samples/s and peak RSS (for Spark summed over the process tree:
+# the driver, the JVM and its Python workers). The reduced tables are checked equal (analyzer 1 vs 2
 # threads byte for byte; Spark and the module row for row, floats by bits;
 # DuckDB's E(i) checksum against the analyzer's counter energies), then the
 # measured per-core rates are projected to the 1.4e11-sample archive of the
@@ -52,19 +52,29 @@ warm() { find "$DIR" -name '*.parquet' -exec cat {} + >/dev/null; }
 run() {
   local name="$1" cache="$2"; shift 2
   if [ "$cache" = cold ]; then cache="$(drop_caches)"; else warm; fi
-  # In a session of its own, so that the peak RSS summed over the whole
-  # process tree (Spark: the driver, the JVM and its Python workers) can be
-  # sampled every 50 ms beside /usr/bin/time's wall clock.
-  setsid /usr/bin/time -v "$@" >"$OUT/stdout" 2>"$OUT/time" &
-  local sid=$! peak=0 now rc=0
-  while kill -0 "$sid" 2>/dev/null; do
-    now="$(ps -o rss= -s "$sid" 2>/dev/null | awk '{s+=$1} END {print s+0}')"
-    [ "$now" -gt "$peak" ] && peak=$now
-    sleep 0.05
-  done
-  wait "$sid" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$OUT/time" >&2; return 1; }
-  local wall rss
+  # A one-process command: /usr/bin/time's peak RSS. With TREE=1 (Spark:
+  # the driver, the JVM and its Python workers) the command runs in a
+  # session of its own and the RSS summed over the session is sampled every
+  # 100 ms (the sampling costs a few % of a core, so only there).
+  local wall rss peak=0 now rc=0
+  if [ "${TREE:-0}" = 1 ]; then
+    setsid /usr/bin/time -v "$@" >"$OUT/stdout" 2>"$OUT/time" &
+    local sid=$!
+    while kill -0 "$sid" 2>/dev/null; do
+      now="$(ps -o rss= -s "$sid" 2>/dev/null | awk '{s+=$1} END {print s+0}')"
+      [ "${now:-0}" -gt "$peak" ] && peak=$now
+      sleep 0.1
+    done
+    wait "$sid" || rc=$?
+  else
+    /usr/bin/time -v "$@" >"$OUT/stdout" 2>"$OUT/time" || rc=$?
+    peak="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/time")"
+  fi
+  if [ "$rc" -ne 0 ]; then
+    echo "bench: $name failed (exit $rc):" >&2
+    cat "$OUT/stdout" "$OUT/time" >&2
+    return 1
+  fi
   wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$OUT/time")"
   rss="$(awk -v k="$peak" 'BEGIN {printf "%.0f", k/1024}')"
   SECS="$(echo "$wall" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')"
@@ -107,14 +117,14 @@ EOF
 compare "python module" "$OUT/py.parquet"
 
 if [ "${BENCH_SKIP_SPARK:-0}" != 1 ]; then
-  run "spark start-up alone (local[2])" warm "$PY" -c '
+  TREE=1 run "spark start-up alone (local[2])" warm "$PY" -c '
 import os, sys
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 from pyspark.sql import SparkSession
 s = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
 s.range(1).count(); s.stop()'
   START=$SECS
-  run "spark/reduce.py local[2]" warm "$PY" spark/reduce.py --master 'local[2]' "$DIR" "$OUT/spark"
+  TREE=1 run "spark/reduce.py local[2]" warm "$PY" spark/reduce.py --master 'local[2]' "$DIR" "$OUT/spark"
   SPARK=$SECS
   WORK="$(awk -v a="$SPARK" -v b="$START" 'BEGIN{print (a-b > 0.01 ? a-b : 0.01)}')"
   echo "  spark work without start-up: ${WORK} s, $(awk -v n="$SAMPLES" -v s="$WORK" 'BEGIN{printf "%.2f", n/s/2e6}') M samples/s per core"
