@@ -5,8 +5,9 @@
 # samples, BENCH_RUNS=100 = 1e8), each in a fresh process:
 #   - `analyzer reduce` on 1 and 2 threads, page cache warm and dropped;
 #   - the Python module (trainwatt.reduce_dir, one process, files as bytes);
-#   - spark/reduce.py on local[2] with the module, and Spark's start-up alone
-#     (JVM, session, one trivial job), reported apart;
+#   - spark/reduce.py on local[2] with the module, files read by Spark and
+#     shuffled (--read spark) or read in the executors (--read executors),
+#     and Spark's start-up alone (JVM, session, one trivial job), apart;
 #   - DuckDB's one-query reduction (bench/analyzer_duckdb.py, 2 threads);
 # each with samples/s and peak RSS (for Spark summed over the process tree:
 # the driver, the JVM and its Python workers). The reduced tables are checked equal (analyzer 1 vs 2
@@ -124,11 +125,14 @@ from pyspark.sql import SparkSession
 s = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
 s.range(1).count(); s.stop()'
   START=$SECS
-  TREE=1 run "spark/reduce.py local[2]" warm "$PY" spark/reduce.py --master 'local[2]' "$DIR" "$OUT/spark"
-  SPARK=$SECS
-  WORK="$(awk -v a="$SPARK" -v b="$START" 'BEGIN{print (a-b > 0.01 ? a-b : 0.01)}')"
-  echo "  spark work without start-up: ${WORK} s, $(awk -v n="$SAMPLES" -v s="$WORK" 'BEGIN{printf "%.2f", n/s/2e6}') M samples/s per core"
-  compare "spark" "$OUT/spark"
+  for read in spark executors; do
+    TREE=1 run "spark/reduce.py local[2] --read $read" warm "$PY" spark/reduce.py --master 'local[2]' --read $read "$DIR" "$OUT/spark-$read"
+    SPARK=$SECS
+    WORK="$(awk -v a="$SPARK" -v b="$START" 'BEGIN{print (a-b > 0.01 ? a-b : 0.01)}')"
+    echo "  spark work without start-up: ${WORK} s, $(awk -v n="$SAMPLES" -v s="$WORK" 'BEGIN{printf "%.2f", n/s/2e6}') M samples/s per core"
+    compare "spark --read $read" "$OUT/spark-$read"
+    [ $read = spark ] && WORK_SPARK=$WORK || WORK_EXEC=$WORK
+  done
 fi
 
 if [ "${BENCH_SKIP_DUCKDB:-0}" != 1 ]; then
@@ -147,13 +151,14 @@ fi
 
 echo "projection to 1.4e11 samples (1 000 runs x 10 h x 1 kHz x 4 sources), from the warm per-core rates above,"
 echo "assuming the rate per core holds (runs are independent; storage bandwidth and the shuffle of ~0.4 TB not modelled):"
-awk -v n=1.4e11 -v s="$SAMPLES" -v w1="$W1" -v w2="$W2" -v sp="${WORK:-0}" 'BEGIN{
+awk -v n=1.4e11 -v s="$SAMPLES" -v w1="$W1" -v w2="$W2" -v sp="${WORK_SPARK:-0}" -v ex="${WORK_EXEC:-0}" 'BEGIN{
   r1 = s / w1; r2 = s / w2 / 2;
   printf "  analyzer: %.1f M samples/s per core (1 thread), %.1f per core on 2\n", r1/1e6, r2/1e6;
   printf "    1 machine, 2 cores: %.1f h;  1 machine, 64 cores: %.1f min;  16 jobs x 2 cores (--shard): %.1f min\n", n/(r2*2)/3600, n/(r2*64)/60, n/(r2*32)/60;
-  if (sp > 0) {
-    rs = s / sp / 2;
-    printf "  spark with the fold: %.2f M samples/s per core (%.1fx the analyzer per core)\n", rs/1e6, r2/rs;
+  split("spark executors", name); split(sp " " ex, work);
+  for (i = 1; i <= 2; i++) if (work[i] > 0) {
+    rs = s / work[i] / 2;
+    printf "  spark --read %s with the fold: %.2f M samples/s per core (%.1fx the analyzer per core)\n", name[i], rs/1e6, r2/rs;
     printf "    16 executors x 1 core: %.1f h;  64 executors x 1 core: %.1f h (plus start-up)\n", n/(rs*16)/3600, n/(rs*64)/3600;
   }
 }'

@@ -40,6 +40,9 @@ import sys
 from urllib.parse import unquote, urlparse
 
 MANIFEST = "manifest.json"
+# A run's parts by path: (run folder, manifest.json | epochs.parquet |
+# samples/NAME.parquet).
+PARTS = r"^(.*)/(manifest\.json|epochs\.parquet|samples/[^/]+\.parquet)$"
 EPOCHS = "epochs.parquet"
 
 
@@ -84,32 +87,76 @@ def reduced_ddl():
     return ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in trainwatt.reduced_schema())
 
 
-def fold_group(options):
-    """The applyInArrow function: one run's files in, its reduced rows out.
+def fold_run(run_dir, files, options):
+    """One run's reduced rows from its files: (part, path, bytes) triples.
     The files go to the fold as bytes: it decodes them with the analyzer's
     own Parquet reader, so types and messages match ``analyzer reduce``."""
+    import trainwatt
+
+    manifest, epochs, segments = None, None, []
+    for part, path, content in files:
+        if part == MANIFEST:
+            manifest = content.decode("utf-8")
+        elif part == EPOCHS:
+            epochs = content
+        else:
+            segments.append((local_path(path), content))
+    segments.sort(key=lambda s: s[0])
+    rows = trainwatt.reduce_run(
+        manifest, epochs, segments, run_dir=local_path(run_dir), **options
+    )
+    return rows.cast(large_strings(rows.schema))
+
+
+def fold_group(options):
+    """``--read spark``: the applyInArrow function, one run's files (their
+    bytes read by Spark and shuffled to this group) in, its rows out."""
 
     def fold(table):
-        import trainwatt
-
-        run_dir = local_path(table.column("run_dir")[0].as_py())
-        manifest, epochs, segments = None, None, []
-        for part, path, content in zip(
+        files = zip(
             table.column("part").to_pylist(),
             table.column("path").to_pylist(),
             table.column("content").to_pylist(),
-        ):
-            if part == MANIFEST:
-                manifest = content.decode("utf-8")
-            elif part == EPOCHS:
-                epochs = content
-            else:
-                segments.append((local_path(path), content))
-        segments.sort(key=lambda s: s[0])
-        rows = trainwatt.reduce_run(manifest, epochs, segments, run_dir=run_dir, **options)
-        return rows.cast(large_strings(rows.schema))
+        )
+        return fold_run(table.column("run_dir")[0].as_py(), files, options)
 
     return fold
+
+
+def fold_listed(options):
+    """``--read executors``: the mapInArrow function, batches of runs (their
+    file lists) in; each run's files are read here, where the task runs."""
+
+    def fold(batches):
+        filesystems = {}
+        for batch in batches:
+            for run_dir, parts, paths in zip(
+                batch.column("run_dir").to_pylist(),
+                batch.column("parts").to_pylist(),
+                batch.column("paths").to_pylist(),
+            ):
+                files = [(p, u, read_bytes(u, filesystems)) for p, u in zip(parts, paths)]
+                yield from fold_run(run_dir, files, options).to_batches()
+
+    return fold
+
+
+def read_bytes(uri, filesystems):
+    """A file's bytes by URI, with pyarrow's filesystems (local, s3/s3a, gs,
+    hdfs, abfs(s)); one filesystem object per scheme and host."""
+    u = urlparse(uri)
+    if u.scheme in ("", "file"):
+        with open(unquote(u.path), "rb") as f:
+            return f.read()
+    import pyarrow.fs as pafs
+
+    scheme = {"s3a": "s3", "s3n": "s3"}.get(u.scheme, u.scheme)
+    key = (scheme, u.netloc)
+    if key not in filesystems:
+        filesystems[key] = pafs.FileSystem.from_uri(f"{scheme}://{u.netloc}/")[0]
+    path = f"{u.netloc}{u.path}" if scheme in ("s3", "gs") else u.path
+    with filesystems[key].open_input_file(unquote(path)) as f:
+        return f.read()
 
 
 def main(argv=None):
@@ -122,11 +169,19 @@ def main(argv=None):
     ap.add_argument("--gap-tolerance", type=float, default=1.0, metavar="S")
     ap.add_argument("--master", help="Spark master when run with plain python (default local[*])")
     ap.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    ap.add_argument(
+        "--read",
+        choices=["spark", "executors"],
+        default="spark",
+        help="spark (default): Spark reads the files and shuffles each run's bytes to one "
+        "task (any URI Spark reads); executors: only the file list is shuffled and each task "
+        "reads its runs' files with pyarrow (local, s3a/s3, gs, hdfs, abfs(s); no shuffle of "
+        "the data)",
+    )
     args = ap.parse_args(argv)
 
     import pyarrow  # noqa: F401 - fail here, not in an executor
     import trainwatt
-    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     options = {
@@ -136,6 +191,32 @@ def main(argv=None):
         "gap_tolerance_s": args.gap_tolerance,
     }
     trainwatt.options_json(**options)  # refuse bad options before starting
+
+    spark = session(args)
+    if args.read == "spark":
+        files = run_files(spark, args.archive)
+        reduced = files.groupBy("run_dir").applyInArrow(fold_group(options), reduced_ddl())
+    else:
+        runs = (
+            listed_files(spark, args.archive)
+            .groupBy("run_dir")
+            .agg(F.collect_list("part").alias("parts"), F.collect_list("path").alias("paths"))
+            # The lists are tiny: without an explicit count, adaptive
+            # execution would put every run in one task.
+            .repartition(int(spark.conf.get("spark.sql.shuffle.partitions")))
+        )
+        reduced = runs.mapInArrow(fold_listed(options), reduced_ddl())
+    mode = "overwrite" if args.overwrite else "errorifexists"
+    reduced.write.mode(mode).parquet(args.out)
+    summarize(spark, args.out)
+    spark.stop()
+    return 0
+
+
+def session(args):
+    """The Spark session: the master given (or local[*] outside
+    spark-submit), Arrow with 64-bit offsets, no shuffle compression."""
+    from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("trainwatt-reduce")
     if args.master or "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
@@ -156,14 +237,21 @@ def main(argv=None):
     if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
         # A group is a whole run: a few groups per core, not Spark's 200.
         spark.conf.set("spark.sql.shuffle.partitions", 4 * spark.sparkContext.defaultParallelism)
+    return spark
 
-    # A run's parts, by path: the filter is applied while listing, so no
-    # other file's content is read.
-    parts = r"^(.*)/(manifest\.json|epochs\.parquet|samples/[^/]+\.parquet)$"
-    tagged = (
+
+def run_files(spark, archive):
+    """Every file that is part of a run, with its run folder, its part
+    (manifest.json, epochs.parquet or samples/NAME.parquet), its path and
+    its content (read only where selected). The path filter is applied while
+    listing, so no other file is read."""
+    from pyspark.sql import functions as F
+
+    parts = PARTS
+    return (
         spark.read.format("binaryFile")
         .option("recursiveFileLookup", "true")
-        .load(args.archive)
+        .load(archive)
         .where(F.col("path").rlike(parts))
         .select(
             F.regexp_extract("path", parts, 1).alias("run_dir"),
@@ -172,12 +260,38 @@ def main(argv=None):
             "content",
         )
     )
-    reduced = tagged.groupBy("run_dir").applyInArrow(fold_group(options), reduced_ddl())
-    mode = "overwrite" if args.overwrite else "errorifexists"
-    reduced.write.mode(mode).parquet(args.out)
+
+
+def listed_files(spark, archive):
+    """``run_files`` without content, listed on the driver through Hadoop's
+    FileSystem API (the one Spark reads with, so the same URIs): a listing
+    is cheap next to a Spark stage over every file."""
+    import re
+
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(archive)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    top = fs.makeQualified(root).toString().rstrip("/")
+    found = fs.listFiles(root, True)
+    pattern = re.compile(PARTS)
+    rows = []
+    while found.hasNext():
+        path = found.next().getPath().toString()
+        # As Spark's file sources do: names starting with . or _ below the
+        # root are not data.
+        below = path[len(top) :].split("/") if path.startswith(top) else []
+        m = pattern.match(path)
+        if m and not any(p.startswith((".", "_")) for p in below):
+            rows.append((m.group(1), m.group(2), path))
+    return spark.createDataFrame(rows, "run_dir string, part string, path string")
+
+
+def summarize(spark, out):
+    """One line on stderr: runs, excluded runs and rows written (one job)."""
+    from pyspark.sql import functions as F
 
     summary = (
-        spark.read.parquet(args.out)
+        spark.read.parquet(out)
         .agg(
             F.countDistinct("run_dir").alias("runs"),
             F.count("excluded_kind").alias("excluded"),
@@ -187,11 +301,9 @@ def main(argv=None):
     )
     print(
         f"spark/reduce.py: reduced {summary.runs} runs ({summary.excluded} excluded) into "
-        f"{summary.rows} rows in {args.out}",
+        f"{summary.rows} rows in {out}",
         file=sys.stderr,
     )
-    spark.stop()
-    return 0
 
 
 if __name__ == "__main__":

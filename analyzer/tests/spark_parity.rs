@@ -1,6 +1,7 @@
 //! Spark and the Python module give the rows `analyzer reduce` gives.
 //!
-//! `spark/reduce.py` on `local[2]` (real pyspark, a real JVM) and
+//! `spark/reduce.py` on `local[2]` (real pyspark, a real JVM; the files
+//! read by Spark and shuffled, or read in the executors) and
 //! `trainwatt.reduce_dir` (the PyO3 module, with the files handed over as
 //! bytes and decoded by pyarrow) reduce `data/sample` and an archive built
 //! for the edge cases: uneven sampling, epoch boundaries between samples, a
@@ -121,10 +122,12 @@ fn analyzer_reduce(archive: &Path, out: &Path) {
     check(&o, "analyzer reduce");
 }
 
-fn spark_reduce(archive: &Path, out: &Path) {
+/// `spark/reduce.py`, reading the files with Spark (`spark`) or in the
+/// executors (`executors`).
+fn spark_reduce(archive: &Path, out: &Path, read: &str) {
     let o = Command::new(python())
         .arg(repo().join("spark/reduce.py"))
-        .args(["--master", "local[2]"])
+        .args(["--master", "local[2]", "--read", read])
         .arg(archive)
         .arg(out)
         .output()
@@ -279,9 +282,11 @@ fn spark_and_python_reduce_the_edge_cases_to_the_analyzers_rows() {
         .iter()
         .any(|r| r.contains(&"status=interrupted".to_string())));
 
-    let spark = tmp.path().join("spark");
-    spark_reduce(&archive, &spark);
-    assert_same(&want, &rows(&spark), "spark/reduce.py");
+    for read in ["spark", "executors"] {
+        let spark = tmp.path().join(format!("spark-{read}"));
+        spark_reduce(&archive, &spark, read);
+        assert_same(&want, &rows(&spark), &format!("spark/reduce.py --read {read}"));
+    }
     let py = tmp.path().join("py");
     std::fs::create_dir(&py).unwrap();
     for (f, how) in python_reduce(&archive, &py)
@@ -299,7 +304,7 @@ fn spark_reduces_the_sample_archive_to_the_analyzers_rows() {
     let reference = tmp.path().join("analyzer.parquet");
     analyzer_reduce(&sample, &reference);
     let spark = tmp.path().join("spark");
-    spark_reduce(&sample, &spark);
+    spark_reduce(&sample, &spark, "spark");
     let want = rows(&reference);
     assert!(want.len() > 1_000, "{} rows", want.len());
     assert_same(&want, &rows(&spark), "spark/reduce.py on data/sample");
