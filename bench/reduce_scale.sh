@@ -7,7 +7,8 @@
 #   - the Python module (trainwatt.reduce_dir, one process, files as bytes);
 #   - spark/reduce.py on local[2] with the module, files read by Spark and
 #     shuffled (--read spark) or read in the executors (--read executors),
-#     and Spark's start-up alone (JVM, session, one trivial job), apart;
+#     and Spark's start-up alone (JVM, session, Python workers importing
+#     pyarrow and trainwatt in one trivial job), reported apart;
 #   - DuckDB's one-query reduction (bench/analyzer_duckdb.py, 2 threads);
 # each with samples/s and peak RSS (for Spark summed over the process tree:
 # the driver, the JVM and its Python workers). The reduced tables are checked equal (analyzer 1 vs 2
@@ -118,12 +119,17 @@ EOF
 compare "python module" "$OUT/py.parquet"
 
 if [ "${BENCH_SKIP_SPARK:-0}" != 1 ]; then
+  # Start-up: the JVM and session, and two Python workers importing pyarrow
+  # and trainwatt (one tiny mapInArrow job): what every job pays first.
   TREE=1 run "spark start-up alone (local[2])" warm "$PY" -c '
 import os, sys
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 from pyspark.sql import SparkSession
 s = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
-s.range(1).count(); s.stop()'
+def f(batches):
+    import pyarrow, trainwatt
+    yield from batches
+s.range(0, 2, 1, 2).mapInArrow(f, "id long").count(); s.stop()'
   START=$SECS
   for read in spark executors; do
     TREE=1 run "spark/reduce.py local[2] --read $read" warm "$PY" spark/reduce.py --master 'local[2]' --read $read "$DIR" "$OUT/spark-$read"

@@ -174,9 +174,9 @@ def main(argv=None):
         choices=["spark", "executors"],
         default="spark",
         help="spark (default): Spark reads the files and shuffles each run's bytes to one "
-        "task (any URI Spark reads); executors: only the file list is shuffled and each task "
-        "reads its runs' files with pyarrow (local, s3a/s3, gs, hdfs, abfs(s); no shuffle of "
-        "the data)",
+        "task (any URI Spark reads); executors: Spark lists the files, only the list is "
+        "shuffled, and each task reads its runs' files with pyarrow (local, s3a/s3, gs, hdfs, "
+        "abfs(s); no shuffle of the data)",
     )
     args = ap.parse_args(argv)
 
@@ -194,11 +194,11 @@ def main(argv=None):
 
     spark = session(args)
     if args.read == "spark":
-        files = run_files(spark, args.archive)
-        reduced = files.groupBy("run_dir").applyInArrow(fold_group(options), reduced_ddl())
+        reduced = run_files(spark, args.archive).groupBy("run_dir").applyInArrow(fold_group(options), reduced_ddl())
     else:
         runs = (
-            listed_files(spark, args.archive)
+            run_files(spark, args.archive)
+            .drop("content")
             .groupBy("run_dir")
             .agg(F.collect_list("part").alias("parts"), F.collect_list("path").alias("paths"))
             # The lists are tiny: without an explicit count, adaptive
@@ -260,30 +260,6 @@ def run_files(spark, archive):
             "content",
         )
     )
-
-
-def listed_files(spark, archive):
-    """``run_files`` without content, listed on the driver through Hadoop's
-    FileSystem API (the one Spark reads with, so the same URIs): a listing
-    is cheap next to a Spark stage over every file."""
-    import re
-
-    jvm = spark.sparkContext._jvm
-    root = jvm.org.apache.hadoop.fs.Path(archive)
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    top = fs.makeQualified(root).toString().rstrip("/")
-    found = fs.listFiles(root, True)
-    pattern = re.compile(PARTS)
-    rows = []
-    while found.hasNext():
-        path = found.next().getPath().toString()
-        # As Spark's file sources do: names starting with . or _ below the
-        # root are not data.
-        below = path[len(top) :].split("/") if path.startswith(top) else []
-        m = pattern.match(path)
-        if m and not any(p.startswith((".", "_")) for p in below):
-            rows.append((m.group(1), m.group(2), path))
-    return spark.createDataFrame(rows, "run_dir string, part string, path string")
 
 
 def summarize(spark, out):

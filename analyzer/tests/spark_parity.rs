@@ -285,7 +285,11 @@ fn spark_and_python_reduce_the_edge_cases_to_the_analyzers_rows() {
     for read in ["spark", "executors"] {
         let spark = tmp.path().join(format!("spark-{read}"));
         spark_reduce(&archive, &spark, read);
-        assert_same(&want, &rows(&spark), &format!("spark/reduce.py --read {read}"));
+        assert_same(
+            &want,
+            &rows(&spark),
+            &format!("spark/reduce.py --read {read}"),
+        );
     }
     let py = tmp.path().join("py");
     std::fs::create_dir(&py).unwrap();

@@ -23,6 +23,7 @@ mod epochs;
 mod findings;
 mod fold;
 mod idle;
+mod input;
 pub mod model;
 mod options;
 mod problem;
@@ -35,10 +36,10 @@ mod segments;
 pub use energy::{epoch_energy, SourceEpochs};
 pub use fold::ProblemKind;
 pub use idle::IdleBaseline;
+pub use input::{EpochsData, RunTables};
 pub use model::{EnergyMode, EpochEnergy, Excluded, RunData};
 pub use options::{LoadOptions, OptionsError, Resolved};
 pub use reason::{missing_manifest_message, ExclusionKind, ExclusionReason};
-pub use run::{EpochsData, RunTables};
 pub use scan::{column_as, for_each_batch, for_each_batch_in, source_column};
 pub use segments::{segment_files, time_span, SegmentData, TableSegment};
 
@@ -52,5 +53,5 @@ pub fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, ExclusionReason>
 /// Folds a run already in memory: the same numbers, warnings and reasons
 /// as [`load_run`] on the folder those tables were read from.
 pub fn fold_tables(tables: &RunTables, opts: &Resolved) -> Result<RunData, ExclusionReason> {
-    run::fold_run(run::Input::Tables(tables), opts)
+    run::fold_run(input::Input::Tables(tables), opts)
 }

@@ -11,103 +11,19 @@
 //! there something went wrong that the manifest does not admit.
 
 use crate::energy::{epoch_energy, SourceEpochs};
-use crate::epochs::{epochs_from_batch, epochs_from_parquet, read_epochs, EpochRow, EpochsRead};
+use crate::epochs::EpochRow;
 use crate::findings::{check_problems, first_refused, fold_warnings, outlier_warnings};
 use crate::fold::RunFold;
+use crate::input::Input;
 use crate::model::{EnergyMode, RunData};
 use crate::options::Resolved;
 use crate::problem::summarize;
-use crate::reason::{excluded, missing_manifest_message, ExclusionKind, ExclusionReason};
+use crate::reason::{excluded, ExclusionKind, ExclusionReason};
 use crate::scan::{scan_run, SourceSet};
-use crate::segments::{segment_files, Segments, TableSegment};
-use arrow::array::RecordBatch;
-use std::path::{Path, PathBuf};
+use crate::segments::Segments;
+use std::path::Path;
 use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
 use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
-
-/// Where a run's three parts come from: its folder, or tables in memory.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Input<'a> {
-    Dir(&'a Path),
-    Tables(&'a RunTables),
-}
-
-impl Input<'_> {
-    fn dir(&self) -> &Path {
-        match self {
-            Self::Dir(d) => d,
-            Self::Tables(t) => &t.dir,
-        }
-    }
-
-    fn manifest(&self) -> Result<Manifest, ExclusionReason> {
-        let path = self.dir().join(MANIFEST_FILE);
-        let read = match self {
-            Self::Dir(_) => Manifest::read(&path),
-            Self::Tables(t) => match &t.manifest_json {
-                Some(text) => Manifest::from_json(&path, text),
-                None => {
-                    let marker = if t.epochs.is_some() {
-                        EPOCHS_FILE
-                    } else {
-                        SAMPLES_DIR
-                    };
-                    let why = missing_manifest_message(marker);
-                    return excluded(ExclusionKind::MissingManifest, &t.dir, why);
-                }
-            },
-        };
-        read.or_else(|e| excluded(ExclusionKind::Manifest, &path, e.to_string()))
-    }
-
-    /// The epoch rows; `None` when the run has no epochs file.
-    fn epochs(&self) -> Option<EpochsRead> {
-        let path = self.dir().join(EPOCHS_FILE);
-        match self {
-            Self::Dir(_) => path.is_file().then(|| read_epochs(&path)),
-            Self::Tables(t) => t.epochs.as_ref().map(|e| match e {
-                EpochsData::Batch(b) => epochs_from_batch(b, &path),
-                EpochsData::Parquet(bytes) => epochs_from_parquet(bytes.clone(), &path),
-            }),
-        }
-    }
-
-    fn segments(&self) -> Result<Segments<'_>, ExclusionReason> {
-        let samples = self.dir().join(SAMPLES_DIR);
-        match self {
-            Self::Dir(d) => segment_files(d).map(Segments::Files),
-            Self::Tables(t) if t.segments.is_empty() => Err(format!(
-                "{}: no *.parquet sample segment",
-                samples.display()
-            )),
-            Self::Tables(t) => Ok(Segments::Tables(t.segments.iter().collect())),
-        }
-        .or_else(|e| excluded(ExclusionKind::NoSamples, &samples, e))
-    }
-}
-
-/// One run already in memory, as the Python module and Spark hand it over:
-/// the three parts of a run folder (docs/trace-format.md), decoded.
-#[derive(Debug, Clone)]
-pub struct RunTables {
-    /// The run's folder as its files are named in messages and `run_dir`.
-    pub dir: PathBuf,
-    /// The text of `manifest.json` (`None`: the folder has none, and the
-    /// run is excluded as `missing-manifest`).
-    pub manifest_json: Option<String>,
-    /// All of `epochs.parquet`; `None` when the run has none.
-    pub epochs: Option<EpochsData>,
-    /// The `samples/` segments in name order, rows in file order.
-    pub segments: Vec<TableSegment>,
-}
-
-/// A run's epoch rows in memory: decoded by another reader, or the bytes
-/// of its `epochs.parquet`.
-#[derive(Debug, Clone)]
-pub enum EpochsData {
-    Batch(RecordBatch),
-    Parquet(bytes::Bytes),
-}
 
 /// Loads the run in `dir`, or says why it cannot be used.
 pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, ExclusionReason> {
@@ -144,11 +60,11 @@ pub(crate) fn fold_run(input: Input<'_>, opts: &Resolved) -> Result<RunData, Exc
         selected: &ids,
         listed: &listed,
     };
+    let new_fold = || RunFold::new(bounds.clone(), &gap_ns, counters);
     let (fold, segs) = fold_samples(
         segs,
         set,
-        bounds,
-        &gap_ns,
+        new_fold,
         counters,
         opts.decode_ahead,
         &manifest,
@@ -179,30 +95,11 @@ pub(crate) fn fold_run(input: Input<'_>, opts: &Resolved) -> Result<RunData, Exc
     outlier_warnings(&fold, &segs, &ids, &mut warnings);
     let boundary_reads = boundary_reads(&fold, &ids, used, counters, &mut warnings);
     status_warnings(&manifest, used, rows.len(), &mut warnings);
-    if counters && manifest.sampler.suspect_wraps > 0 {
-        warnings.push(format!(
-            "the sampler saw {} counter reads where more than one wrap may have happened; \
-             counter energy may be too low",
-            manifest.sampler.suspect_wraps
-        ));
-    }
-    if manifest.epochs_approximate {
-        warnings.push(
-            "epoch boundaries were placed by a rule (imported trace), not stamped live".into(),
-        );
-    }
-    let baseline_w = if opts.baseline {
-        let b = match &opts.idle {
-            Some(idle) => idle.power_for(&manifest.platform, &sources),
-            None => baseline_w(&fold, &sources, physical),
-        };
-        if let Err(why) = &b {
-            warnings.push(format!("no idle baseline: {why}; net energy not computed"));
-        }
-        b.ok()
-    } else {
-        None
-    };
+    manifest_warnings(&manifest, counters, &mut warnings);
+    let baseline_w = opts
+        .baseline
+        .then(|| chosen_baseline(&fold, &sources, physical, &manifest, opts, &mut warnings))
+        .flatten();
     let bins: Vec<SourceEpochs> = fold
         .sources
         .iter()
@@ -275,15 +172,14 @@ fn epoch_rows(
 fn fold_samples<'a>(
     mut segs: Segments<'a>,
     ids: SourceSet<'_>,
-    bounds: Vec<i64>,
-    gap_ns: &[i64],
+    new_fold: impl Fn() -> RunFold,
     counters: bool,
     decode_ahead: bool,
     manifest: &Manifest,
     warnings: &mut Vec<String>,
 ) -> Result<(RunFold, Segments<'a>), ExclusionReason> {
     loop {
-        let mut fold = RunFold::new(bounds.clone(), gap_ns, counters);
+        let mut fold = new_fold();
         let Err(err) = scan_run(&segs, ids, counters, &mut fold, decode_ahead) else {
             return Ok((fold, segs));
         };
@@ -522,6 +418,43 @@ fn boundary_reads(
         }
     ));
     false
+}
+
+/// What the manifest itself admits: possible missed counter wraps, epoch
+/// boundaries placed by a rule.
+fn manifest_warnings(manifest: &Manifest, counters: bool, warnings: &mut Vec<String>) {
+    if counters && manifest.sampler.suspect_wraps > 0 {
+        warnings.push(format!(
+            "the sampler saw {} counter reads where more than one wrap may have happened; \
+             counter energy may be too low",
+            manifest.sampler.suspect_wraps
+        ));
+    }
+    if manifest.epochs_approximate {
+        warnings.push(
+            "epoch boundaries were placed by a rule (imported trace), not stamped live".into(),
+        );
+    }
+}
+
+/// The idle power to subtract: the `--baseline-from` run's, or this run's
+/// own pre-training window; `None`, with a warning, when neither serves.
+fn chosen_baseline(
+    fold: &RunFold,
+    sources: &[SourceInfo],
+    physical: EnergyMode,
+    manifest: &Manifest,
+    opts: &Resolved,
+    warnings: &mut Vec<String>,
+) -> Option<f64> {
+    let b = match &opts.idle {
+        Some(idle) => idle.power_for(&manifest.platform, sources),
+        None => baseline_w(fold, sources, physical),
+    };
+    if let Err(why) = &b {
+        warnings.push(format!("no idle baseline: {why}; net energy not computed"));
+    }
+    b.ok()
 }
 
 fn status_warnings(manifest: &Manifest, used: usize, recorded: usize, warnings: &mut Vec<String>) {
