@@ -20,7 +20,7 @@
 //! - **(d) sample-sum**: the paper's plain sum of the power samples in the
 //!   epoch, turned into joules by multiplying by the sample period (1/rate).
 //!
-//! (b)–(d) mirror the arithmetic of `analyzer/src/archive/fold.rs`
+//! (b)–(d) mirror the arithmetic of `fold/src/fold.rs`
 //! (`counter_step`, `power_step`: bin k is (bₖ₋₁, bₖ], bin 1 also holds
 //! b₀), re-implemented here because the recorder does not link the
 //! analyzer's internals; the exact integral is computed from burst
