@@ -293,104 +293,116 @@ impl RunFold {
             });
             return;
         };
-        let bounds_end = self.bounds.last().copied().unwrap_or(i64::MIN);
-        let bounds_start = self.bounds.first().copied().unwrap_or(i64::MAX);
-        let s = &mut self.sources[source];
-        let t_ref = s.last_t.unwrap_or(t);
-        if let Some(last) = s.last_t {
-            if t < last {
-                let p = SampleProblem {
-                    kind: ProblemKind::BackwardsClock,
-                    t_ns: t,
-                    t_ref_ns: last,
-                    value: diff(last, t) * 1e-9,
-                    ..base
-                };
-                self.problem(p);
-                return;
-            }
-            if t == last {
-                let same_power = s.p_prev.map(|(_, p)| p) == power_w.filter(|p| p.is_finite());
-                let same_counter = !self.counters || s.c_prev.map(|(_, e)| e) == energy_uj;
-                if same_power && same_counter {
-                    self.exact_duplicates += 1;
-                } else {
-                    let p = SampleProblem {
-                        kind: ProblemKind::DuplicateTime,
-                        t_ns: t,
-                        t_ref_ns: last,
-                        value: power_w.unwrap_or(f64::NAN),
-                        ..base
-                    };
-                    self.problem(p);
-                }
-                return;
-            }
-            if i128::from(t) - i128::from(last) > i128::from(s.gap_tol_ns)
-                && last <= bounds_end
-                && t >= bounds_start
-            {
-                let p = SampleProblem {
-                    kind: ProblemKind::Gap,
-                    t_ns: t,
-                    t_ref_ns: last,
-                    value: diff(t, last) * 1e-9,
-                    ..base
-                };
-                self.problem(p);
-                // The row itself is fine; keep going.
-            }
+        let t_ref = self.sources[source].last_t.unwrap_or(t);
+        if !self.time_step(base, t, power_w, energy_uj) {
+            return;
         }
         let s = &mut self.sources[source];
         s.last_t = Some(t);
         s.n_boundary += u64::from(boundary);
-        let mut found = None;
         if let Some(p) = power_w {
-            let kind = if !p.is_finite() {
-                Some(ProblemKind::PowerNotFinite)
-            } else if p < 0.0 {
-                Some(ProblemKind::PowerNegative)
-            } else if p > MAX_PLAUSIBLE_W {
-                Some(ProblemKind::PowerAbsurd)
-            } else {
-                None
-            };
-            match kind {
-                Some(kind) => found = Some((kind, p)),
-                None => {
-                    if s.max_p.is_none_or(|(m, _, _)| p > m) {
-                        s.max_p = Some((p, row, t));
-                    }
-                    power_step(s, &self.bounds, t, p, !boundary);
-                }
-            }
+            self.power_reading(base, t, t_ref, p, boundary);
         }
-        if let Some(p) = found.take().map(|(kind, value)| SampleProblem {
+        if let (true, Some(e)) = (self.counters, energy_uj) {
+            self.counter_reading(base, t, t_ref, e);
+        }
+    }
+
+    /// Checks a row's time against its source's previous one: the clock
+    /// going back or a second reading at one instant refuse the row (an
+    /// exact repeat is counted and skipped); a gap is noted and the row
+    /// kept. Returns whether the row's readings are taken.
+    #[inline]
+    fn time_step(
+        &mut self,
+        base: SampleProblem,
+        t: i64,
+        power_w: Option<f64>,
+        energy_uj: Option<i64>,
+    ) -> bool {
+        let bounds_end = self.bounds.last().copied().unwrap_or(i64::MIN);
+        let bounds_start = self.bounds.first().copied().unwrap_or(i64::MAX);
+        let s = &self.sources[base.source];
+        let Some(last) = s.last_t else {
+            return true;
+        };
+        let at = |kind, value| SampleProblem {
             kind,
             t_ns: t,
-            t_ref_ns: t_ref,
+            t_ref_ns: last,
             value,
             ..base
-        }) {
-            self.problem(p);
+        };
+        if t < last {
+            self.problem(at(ProblemKind::BackwardsClock, diff(last, t) * 1e-9));
+            return false;
         }
-        if self.counters {
-            if let Some(e) = energy_uj {
-                let s = &mut self.sources[source];
-                match counter_check(s.c_prev, t, e) {
-                    Some(kind) => {
-                        let p = SampleProblem {
-                            kind,
-                            t_ns: t,
-                            t_ref_ns: t_ref,
-                            value: e as f64,
-                            ..base
-                        };
-                        self.problem(p);
-                    }
-                    None => counter_step(s, &self.bounds, t, e),
-                }
+        if t == last {
+            let same_power = s.p_prev.map(|(_, p)| p) == power_w.filter(|p| p.is_finite());
+            let same_counter = !self.counters || s.c_prev.map(|(_, e)| e) == energy_uj;
+            if same_power && same_counter {
+                self.exact_duplicates += 1;
+            } else {
+                let p = at(ProblemKind::DuplicateTime, power_w.unwrap_or(f64::NAN));
+                self.problem(p);
             }
+            return false;
+        }
+        if i128::from(t) - i128::from(last) > i128::from(s.gap_tol_ns)
+            && last <= bounds_end
+            && t >= bounds_start
+        {
+            // The row itself is fine; keep going.
+            self.problem(at(ProblemKind::Gap, diff(t, last) * 1e-9));
+        }
+        true
+    }
+
+    /// A power reading: refused when not finite, negative or implausible;
+    /// otherwise into the trapezoid and (unless a boundary read) the
+    /// sample-sum.
+    #[inline]
+    fn power_reading(&mut self, base: SampleProblem, t: i64, t_ref: i64, p: f64, boundary: bool) {
+        let kind = if !p.is_finite() {
+            Some(ProblemKind::PowerNotFinite)
+        } else if p < 0.0 {
+            Some(ProblemKind::PowerNegative)
+        } else if p > MAX_PLAUSIBLE_W {
+            Some(ProblemKind::PowerAbsurd)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            self.problem(SampleProblem {
+                kind,
+                t_ns: t,
+                t_ref_ns: t_ref,
+                value: p,
+                ..base
+            });
+            return;
+        }
+        let s = &mut self.sources[base.source];
+        if s.max_p.is_none_or(|(m, _, _)| p > m) {
+            s.max_p = Some((p, base.row, t));
+        }
+        power_step(s, &self.bounds, t, p, !boundary);
+    }
+
+    /// A counter reading: refused when it decreased or jumped, otherwise
+    /// into the per-epoch counter values.
+    #[inline]
+    fn counter_reading(&mut self, base: SampleProblem, t: i64, t_ref: i64, e: i64) {
+        let s = &mut self.sources[base.source];
+        match counter_check(s.c_prev, t, e) {
+            Some(kind) => self.problem(SampleProblem {
+                kind,
+                t_ns: t,
+                t_ref_ns: t_ref,
+                value: e as f64,
+                ..base
+            }),
+            None => counter_step(s, &self.bounds, t, e),
         }
     }
 }

@@ -299,22 +299,7 @@ enum Rebuilt {
 /// One run (or exclusion) from its rows.
 fn rebuild(dir: &Path, mut rows: Vec<Row>) -> Result<Rebuilt, String> {
     if let Some(x) = rows.iter().find(|r| r.s.contains_key(c::EXCLUDED_KIND)) {
-        let code = x.s.get(c::EXCLUDED_KIND).cloned().unwrap_or_default();
-        let kind = ExclusionKind::from_code(&code)
-            .ok_or_else(|| format!("unknown exclusion kind `{code}`"))?;
-        let reason = ExclusionReason {
-            kind,
-            file: x.s.get(c::EXCLUDED_FILE).map(PathBuf::from),
-            row: x
-                .i
-                .get(c::EXCLUDED_ROW)
-                .and_then(|r| u64::try_from(*r).ok()),
-            message: x.s.get(c::EXCLUDED_MESSAGE).cloned().unwrap_or_default(),
-        };
-        return Ok(Rebuilt::Excluded(Excluded {
-            dir: dir.to_path_buf(),
-            reason,
-        }));
+        return Ok(Rebuilt::Excluded(excluded_run(dir, x)?));
     }
     rows.sort_by_key(|r| {
         (
@@ -336,10 +321,64 @@ fn rebuild(dir: &Path, mut rows: Vec<Row>) -> Result<Rebuilt, String> {
         mode_from_name(&mode_name).ok_or_else(|| format!("unknown energy_mode `{mode_name}`"))?;
     let boundary_reads = first.b.get(c::BOUNDARY_READS).copied().unwrap_or(false);
     let baseline_w = first.f.get(c::BASELINE_W).copied();
+    let (sources, epochs, modelled) = source_sums(&rows)?;
+    let all_counters = sources.iter().all(|s| {
+        manifest
+            .sources
+            .iter()
+            .any(|i| i.id == s.id && i.method == Method::MeasuredCounter)
+    });
+    let physical = match mode {
+        EnergyMode::SampleSum if all_counters => EnergyMode::Counter,
+        EnergyMode::SampleSum => EnergyMode::Integral,
+        m => m,
+    };
+    let epochs = epoch_energy(&sources, &epochs, physical, baseline_w);
+    Ok(Rebuilt::Run(Box::new(RunData {
+        dir: dir.to_path_buf(),
+        manifest,
+        energy_mode: mode,
+        modelled,
+        boundary_reads,
+        baseline_w,
+        sources,
+        epochs,
+        warnings,
+    })))
+}
+
+/// The excluded run that row `x` describes.
+fn excluded_run(dir: &Path, x: &Row) -> Result<Excluded, String> {
+    let code = x.s.get(c::EXCLUDED_KIND).cloned().unwrap_or_default();
+    let kind = ExclusionKind::from_code(&code)
+        .ok_or_else(|| format!("unknown exclusion kind `{code}`"))?;
+    let reason = ExclusionReason {
+        kind,
+        file: x.s.get(c::EXCLUDED_FILE).map(PathBuf::from),
+        row: x
+            .i
+            .get(c::EXCLUDED_ROW)
+            .and_then(|r| u64::try_from(*r).ok()),
+        message: x.s.get(c::EXCLUDED_MESSAGE).cloned().unwrap_or_default(),
+    };
+    Ok(Excluded {
+        dir: dir.to_path_buf(),
+        reason,
+    })
+}
+
+/// A run's per-source, per-epoch sums (rows sorted by source, then epoch),
+/// its epoch rows (from source 0's) and whether any source is modelled.
+fn source_sums(rows: &[Row]) -> Result<(Vec<SourceEpochs>, Vec<EpochRow>, bool), String> {
     let mut sources: Vec<SourceEpochs> = Vec::new();
     let mut epochs: Vec<EpochRow> = Vec::new();
     let mut modelled = false;
-    for r in &rows {
+    let count = |r: &Row, name: &str| {
+        r.i.get(name)
+            .and_then(|n| u64::try_from(*n).ok())
+            .unwrap_or(0)
+    };
+    for r in rows {
         let si = usize::try_from(r.i.get(c::SOURCE_INDEX).copied().unwrap_or(-1))
             .map_err(|_| "a row without source_index")?;
         let k = usize::try_from(r.i.get(c::EPOCH).copied().unwrap_or(-1))
@@ -351,16 +390,8 @@ fn rebuild(dir: &Path, mut rows: Vec<Row>) -> Result<Rebuilt, String> {
                 sum_w: Vec::new(),
                 counter_j: Vec::new(),
                 exact: Vec::new(),
-                n_power: r
-                    .i
-                    .get(c::N_POWER)
-                    .and_then(|n| u64::try_from(*n).ok())
-                    .unwrap_or(0),
-                n_counter: r
-                    .i
-                    .get(c::N_COUNTER)
-                    .and_then(|n| u64::try_from(*n).ok())
-                    .unwrap_or(0),
+                n_power: count(r, c::N_POWER),
+                n_counter: count(r, c::N_COUNTER),
             });
         }
         let s = sources.get_mut(si).ok_or("source_index out of order")?;
@@ -391,27 +422,5 @@ fn rebuild(dir: &Path, mut rows: Vec<Row>) -> Result<Rebuilt, String> {
             });
         }
     }
-    let all_counters = sources.iter().all(|s| {
-        manifest
-            .sources
-            .iter()
-            .any(|i| i.id == s.id && i.method == Method::MeasuredCounter)
-    });
-    let physical = match mode {
-        EnergyMode::SampleSum if all_counters => EnergyMode::Counter,
-        EnergyMode::SampleSum => EnergyMode::Integral,
-        m => m,
-    };
-    let epochs = epoch_energy(&sources, &epochs, physical, baseline_w);
-    Ok(Rebuilt::Run(Box::new(RunData {
-        dir: dir.to_path_buf(),
-        manifest,
-        energy_mode: mode,
-        modelled,
-        boundary_reads,
-        baseline_w,
-        sources,
-        epochs,
-        warnings,
-    })))
+    Ok((sources, epochs, modelled))
 }
