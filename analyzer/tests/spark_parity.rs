@@ -11,8 +11,11 @@
 //! equal the analyzer's, exclusions (kind, file, row, message) included;
 //! floats are compared by their bits.
 //!
+//! The Python module's own tests (`python/tests/test_reduce.py`: the inputs
+//! `trainwatt.reduce_run` takes and the errors it gives) run here too.
+//!
 //! Python is `$TRAINWATT_PYTOOLS`: the venv `scripts/setup.sh` makes, with
-//! pyspark, pyarrow and the trainwatt package built from `python/`.
+//! pyspark, pyarrow, polars and the trainwatt package built from `python/`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -323,4 +326,19 @@ fn spark_reduces_the_sample_archive_to_the_analyzers_rows() {
         String::from_utf8(o.stdout).unwrap()
     };
     assert_eq!(table(&sample), table(&spark));
+}
+
+#[test]
+fn the_python_modules_own_tests_pass() {
+    let run = repo().join(
+        "data/sample/platform=dev-vm-2vcpu/dataset=mnist/arch=lenet/width=1/\
+         run=20261201T140322Z-lenet-w1-s1",
+    );
+    assert!(run.join("manifest.json").is_file(), "{}", run.display());
+    let out = Command::new(python())
+        .arg(repo().join("python/tests/test_reduce.py"))
+        .arg(&run)
+        .output()
+        .unwrap();
+    check(&out, "python/tests/test_reduce.py");
 }

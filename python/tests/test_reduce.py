@@ -2,7 +2,7 @@
 
 Run with the venv scripts/setup.sh makes (pyarrow, polars, the package
 built from python/): ``python python/tests/test_reduce.py RUN_DIR`` where
-RUN_DIR is a run folder (the Rust test analyzer/tests/python_module.rs
+RUN_DIR is a run folder (the Rust test analyzer/tests/spark_parity.rs
 passes one of data/sample's). The numbers themselves are compared with
 ``analyzer reduce`` in analyzer/tests/spark_parity.rs.
 """
