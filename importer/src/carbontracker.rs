@@ -29,217 +29,17 @@
 //! The epochs are offered for placing an epoch log's epochs; since the
 //! stamps are to the second, such epochs are marked approximate.
 
+use super::carbontracker_lines::{Epoch, LineReader, Stated};
 use super::time::{Stamp, Zone};
-use super::{ParseError, PowerCheck, PowerLog, PowerPoint, PowerSeries, Window};
-use chrono::NaiveDateTime;
+use super::{span_counter_points, ParseError, PowerCheck, PowerLog, PowerSeries, Span, Window};
 use std::collections::BTreeMap;
 use std::path::Path;
 use trainwatt_trace::{Domain, GpuFacts, Method, SourceInfo};
 
-/// One epoch as the log states it.
-#[derive(Debug, Clone, PartialEq)]
-struct Epoch {
-    line: u64,
-    number: u32,
-    /// UTC ns of the `Epoch N:` line.
-    end_ns: i64,
-    duration_ns: Option<i64>,
-    /// Component -> mean W per device (`None`: no reading).
-    power: Vec<(String, Option<Vec<f64>>)>,
-}
-
-/// A line's stamp (UTC ns, and whether it had milliseconds) and message.
-fn split_line(line: &str, zone: &Zone) -> Option<(i64, bool, String)> {
-    let head = line.get(..19)?;
-    let naive = NaiveDateTime::parse_from_str(head, "%Y-%m-%d %H:%M:%S").ok()?;
-    let mut rest = &line[19..];
-    let mut ns = zone.to_utc_ns(&naive).ok()?;
-    let mut fine = false;
-    if let Some(ms) = rest
-        .strip_prefix(',')
-        .and_then(|r| r.get(..3))
-        .and_then(|d| d.parse::<i64>().ok())
-    {
-        ns += ms * 1_000_000;
-        fine = true;
-        rest = &rest[4..];
-    }
-    let rest = rest.strip_prefix(" - ")?;
-    // Older versions: THREAD - LEVEL - MESSAGE.
-    let parts: Vec<&str> = rest.splitn(3, " - ").collect();
-    let message = match parts.as_slice() {
-        [_, level, msg]
-            if matches!(*level, "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL") =>
-        {
-            msg
-        }
-        _ => rest,
-    };
-    Some((ns, fine, message.trim_end().to_string()))
-}
-
-/// `H:MM:SS` or `H:MM:SS.ff` -> ns.
-fn duration_ns(s: &str) -> Option<i64> {
-    let mut it = s.trim().splitn(3, ':');
-    let h: f64 = it.next()?.parse().ok()?;
-    let m: f64 = it.next()?.parse().ok()?;
-    let sec: f64 = it.next()?.parse().ok()?;
-    let v = (h * 3600.0 + m * 60.0 + sec) * 1e9;
-    (0.0..3.2e16).contains(&v).then(|| v.round() as i64)
-}
-
-/// `GPU with device(s) A, B. CPU with device(s) cpu:0.` -> components and
-/// devices, read as carbontracker's `parser.get_devices` reads them.
-fn components(text: &str) -> Vec<(String, Vec<String>)> {
-    const MARK: &str = " with device(s) ";
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(MARK) {
-        let name = rest[..at]
-            .rsplit(['.', ':'])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        let after = &rest[at + MARK.len()..];
-        let end = after.find('.').unwrap_or(after.len());
-        let devices = after[..end]
-            .split(',')
-            .map(|d| d.trim().to_string())
-            .filter(|d| !d.is_empty())
-            .collect();
-        out.push((name, devices));
-        rest = &after[end..];
-    }
-    out
-}
-
-/// `[251.36 180.12]`, `251.3` or `None`.
-fn powers(s: &str) -> Result<Option<Vec<f64>>, String> {
-    let t = s.trim();
-    if t == "None" {
-        return Ok(None);
-    }
-    let inner = t.trim_start_matches('[').trim_end_matches(']');
-    let v: Result<Vec<f64>, _> = inner
-        .split([' ', ','])
-        .filter(|x| !x.is_empty())
-        .map(str::parse::<f64>)
-        .collect();
-    match v {
-        Ok(v) if !v.is_empty() && v.iter().all(|x| x.is_finite()) => Ok(Some(v)),
-        _ => Err(format!("'{t}' is not a list of powers in W")),
-    }
-}
-
-/// Parses a carbontracker standard log; local times need `zone`.
-pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseError> {
-    let mut comps: Vec<(String, Vec<String>)> = Vec::new();
-    let mut epochs: Vec<Epoch> = Vec::new();
-    let mut coarse = true;
-    let mut interrupted = false;
-    // A power list numpy wrapped over several lines: (line, component, text).
-    let mut open_list: Option<(u64, String, String)> = None;
-    let finish_list = |open: &mut Option<(u64, String, String)>,
-                       epochs: &mut Vec<Epoch>|
-     -> Result<(), ParseError> {
-        if let Some((line, comp, list)) = open.take() {
-            let p = powers(&list).map_err(|m| ParseError::line(path, line, m))?;
-            if let Some(e) = epochs.last_mut() {
-                e.power.push((comp, p));
-            }
-        }
-        Ok(())
-    };
-    for (k, raw) in text.lines().enumerate() {
-        let n = k as u64 + 1;
-        let Some((ns, fine, msg)) = split_line(raw, zone) else {
-            if let Some((_, _, list)) = open_list.as_mut() {
-                list.push(' ');
-                list.push_str(raw.trim());
-                if raw.contains(']') {
-                    finish_list(&mut open_list, &mut epochs)?;
-                }
-            }
-            continue;
-        };
-        finish_list(&mut open_list, &mut epochs)?;
-        coarse &= !fine;
-        if let Some(rest) = msg.split_once("The following components were found:") {
-            comps = components(rest.1);
-        } else if let Some(num) = msg.strip_prefix("Epoch ").and_then(|r| r.strip_suffix(':')) {
-            let number: u32 = num
-                .trim()
-                .parse()
-                .map_err(|_| ParseError::line(path, n, format!("'{msg}' has no epoch number")))?;
-            let expected = epochs.last().map_or(1, |e| e.number + 1);
-            if number != expected {
-                return Err(ParseError::line(
-                    path,
-                    n,
-                    format!(
-                        "epoch {number} where {expected} was expected (one tracker's epochs \
-                         count up from 1)"
-                    ),
-                ));
-            }
-            epochs.push(Epoch {
-                line: n,
-                number,
-                end_ns: ns,
-                duration_ns: None,
-                power: Vec::new(),
-            });
-        } else if let Some(d) = msg.strip_prefix("Duration: ") {
-            let d = duration_ns(d).ok_or_else(|| {
-                ParseError::line(path, n, format!("'{d}' is not a duration H:MM:SS"))
-            })?;
-            match epochs.last_mut() {
-                Some(e) if e.duration_ns.is_none() => e.duration_ns = Some(d),
-                _ => {
-                    return Err(ParseError::line(
-                        path,
-                        n,
-                        "a Duration line without its `Epoch N:` line",
-                    ))
-                }
-            }
-        } else if let Some(rest) = msg.strip_prefix("Average power usage (W) for ") {
-            let (comp, list) = rest.split_once(": ").ok_or_else(|| {
-                ParseError::line(path, n, format!("'{msg}': expected COMPONENT: [W …]"))
-            })?;
-            if epochs.is_empty() {
-                return Err(ParseError::line(
-                    path,
-                    n,
-                    "a power line before the first `Epoch N:` line",
-                ));
-            }
-            let comp = comp.trim().to_ascii_lowercase();
-            if list.trim_start().starts_with('[') && !list.contains(']') {
-                open_list = Some((n, comp, list.to_string()));
-            } else {
-                let p = powers(list).map_err(|m| ParseError::line(path, n, m))?;
-                if let Some(e) = epochs.last_mut() {
-                    e.power.push((comp, p));
-                }
-            }
-        } else if msg.contains("Training was interrupted") {
-            interrupted = true;
-        }
-    }
-    finish_list(&mut open_list, &mut epochs)?;
-    if epochs.is_empty() {
-        return Err(ParseError::line(
-            path,
-            1,
-            "no `Epoch N:` line: is this carbontracker's standard log (…_carbontracker.log, \
-             not …_carbontracker_output.log), written with log_dir set?",
-        ));
-    }
-    // Components in order of appearance, with their device count.
+/// Components in order of appearance, with their device count.
+fn component_counts(epochs: &[Epoch]) -> Vec<(String, usize)> {
     let mut names: Vec<(String, usize)> = Vec::new();
-    for e in &epochs {
+    for e in epochs {
         for (c, p) in &e.power {
             let count = p.as_ref().map_or(0, Vec::len);
             match names.iter_mut().find(|(n, _)| n == c) {
@@ -248,14 +48,16 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             }
         }
     }
-    let mut notes = Vec::new();
-    let mut series: Vec<PowerSeries> = Vec::new();
-    let mut gpus = Vec::new();
+    names
+}
+
+/// Epoch bounds (UTC ns): end at the stamp, start a duration earlier but
+/// not before the previous end (stamps are cut to the second). Also how
+/// many epochs were started at the previous end for that reason.
+fn epoch_bounds(path: &Path, epochs: &[Epoch]) -> Result<(Vec<(i64, i64)>, usize), ParseError> {
     let mut clamped = 0usize;
-    // Epoch bounds: end at the stamp, start a duration earlier but not
-    // before the previous end (stamps are cut to the second).
     let mut bounds: Vec<(i64, i64)> = Vec::with_capacity(epochs.len());
-    for e in &epochs {
+    for e in epochs {
         let d = e.duration_ns.ok_or_else(|| {
             ParseError::line(
                 path,
@@ -283,115 +85,182 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
         }
         bounds.push((start, e.end_ns));
     }
-    for (comp, count) in &names {
-        let domain = match comp.as_str() {
+    Ok((bounds, clamped))
+}
+
+/// One component (`gpu`, `cpu`) as its sources need it.
+struct Component<'c> {
+    name: &'c str,
+    domain: Domain,
+    devices: Vec<String>,
+    /// NVML and RAPL are measured; a CPU named by its model is a TDP estimate.
+    measured: bool,
+}
+
+/// Builds the counter sources, one per device of each component.
+struct SeriesBuilder<'a> {
+    path: &'a Path,
+    stated: &'a Stated,
+    bounds: &'a [(i64, i64)],
+    notes: Vec<String>,
+    series: Vec<PowerSeries>,
+    gpus: Vec<GpuFacts>,
+}
+
+impl SeriesBuilder<'_> {
+    /// The sources of component `name` with `count` devices; a component
+    /// other than gpu and cpu is left out with a note.
+    fn component(&mut self, name: &str, count: usize) {
+        let domain = match name {
             "gpu" => Domain::Gpu,
             "cpu" => Domain::CpuPackage,
             other => {
-                notes.push(format!(
+                self.notes.push(format!(
                     "{}: component '{other}' left out (only gpu and cpu are known)",
-                    path.display()
+                    self.path.display()
                 ));
-                continue;
+                return;
             }
         };
-        let devices = comps
+        let devices = self
+            .stated
+            .comps
             .iter()
-            .find(|(c, _)| c == comp)
+            .find(|(c, _)| c == name)
             .map(|(_, d)| d.clone())
             .unwrap_or_default();
         let measured = domain == Domain::Gpu || devices.iter().all(|d| d.starts_with("cpu:"));
         if domain == Domain::Gpu {
-            gpus.extend(devices.iter().map(|d| GpuFacts {
+            self.gpus.extend(devices.iter().map(|d| GpuFacts {
                 name: d.clone(),
                 ..GpuFacts::default()
             }));
         }
+        let comp = Component {
+            name,
+            domain,
+            devices,
+            measured,
+        };
         let mut missing = 0usize;
-        for dev in 0..(*count).max(1) {
-            let id = format!("carbontracker:{comp}:{dev}");
-            let mut check = PowerCheck::new(path, &id, domain, "that the log is carbontracker's");
-            let mut points = Vec::with_capacity(epochs.len() * 2);
-            let mut counter_uj = 0.0f64;
-            let mut prev_end = None;
-            for (e, &(start, end)) in epochs.iter().zip(&bounds) {
+        for dev in 0..count.max(1) {
+            let without = self.device(&comp, dev);
+            if dev == 0 {
+                missing = without;
+            }
+        }
+        if missing > 0 {
+            self.notes.push(format!(
+                "{}: {missing} epoch(s) without a {name} power reading (shorter than \
+                 carbontracker's interval): counted as 0 J, as carbontracker does",
+                self.path.display()
+            ));
+        }
+    }
+
+    /// The counter source of device `dev`; returns how many epochs had no
+    /// reading of it.
+    fn device(&mut self, comp: &Component, dev: usize) -> usize {
+        let id = format!("carbontracker:{}:{dev}", comp.name);
+        let mut check = PowerCheck::new(
+            self.path,
+            &id,
+            comp.domain,
+            "that the log is carbontracker's",
+        );
+        let mut missing = 0usize;
+        let spans: Vec<Span> = self
+            .stated
+            .epochs
+            .iter()
+            .zip(self.bounds)
+            .map(|(e, &(start, end))| {
                 let w = e
                     .power
                     .iter()
-                    .find(|(c, _)| c == comp)
+                    .find(|(c, _)| c == comp.name)
                     .and_then(|(_, p)| p.as_ref())
                     .and_then(|p| p.get(dev).copied());
-                if w.is_none() && dev == 0 {
+                if w.is_none() {
                     missing += 1;
                 }
                 // carbontracker counts an epoch without a reading as 0 W.
                 let w = w.unwrap_or(0.0);
-                check.keep(e.line, w);
-                if prev_end != Some(start) {
-                    points.push(PowerPoint {
-                        line: e.line,
-                        at: Stamp::Wall(start),
-                        power_w: Some(w as f32),
-                        energy_uj: Some(counter_uj.round() as i64),
-                    });
-                }
-                counter_uj += w * (end - start) as f64 * 1e-3;
-                points.push(PowerPoint {
+                Span {
                     line: e.line,
-                    at: Stamp::Wall(end),
-                    power_w: Some(w as f32),
-                    energy_uj: Some(counter_uj.round() as i64),
-                });
-                prev_end = Some(end);
-            }
-            notes.extend(check.notes());
-            let device = devices.get(dev).cloned().unwrap_or_default();
-            let mut settings = BTreeMap::new();
-            settings.insert("component".to_string(), comp.clone().into());
-            settings.insert("device".to_string(), device.clone().into());
-            series.push(PowerSeries {
-                source: SourceInfo {
-                    id,
-                    domain,
-                    method: if measured {
-                        Method::MeasuredCounter
-                    } else {
-                        Method::Modelled
-                    },
-                    description: format!(
-                        "carbontracker mean power per epoch × duration{}{}",
-                        if device.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", {device}")
-                        },
-                        if measured {
-                            ""
-                        } else {
-                            " (carbontracker's TDP estimate, not a measurement)"
-                        }
-                    ),
-                    poll_hz: 0.0,
-                    settings,
-                },
-                points,
-            });
-        }
-        if missing > 0 {
-            notes.push(format!(
-                "{}: {missing} epoch(s) without a {comp} power reading (shorter than \
-                 carbontracker's interval): counted as 0 J, as carbontracker does",
-                path.display()
-            ));
-        }
+                    start_ns: start,
+                    end_ns: end,
+                    power_w: w,
+                    energy_uj: w * (end - start) as f64 * 1e-3,
+                }
+            })
+            .collect();
+        let points = span_counter_points(&spans, &mut check);
+        self.notes.extend(check.notes());
+        let device = comp.devices.get(dev).cloned().unwrap_or_default();
+        self.series.push(PowerSeries {
+            source: device_source(id, comp, device),
+            points,
+        });
+        missing
     }
-    if series.is_empty() {
+}
+
+/// The source of one device (`device`: its name as the log gives it).
+fn device_source(id: String, comp: &Component, device: String) -> SourceInfo {
+    let mut settings = BTreeMap::new();
+    settings.insert("component".to_string(), comp.name.to_string().into());
+    settings.insert("device".to_string(), device.clone().into());
+    SourceInfo {
+        id,
+        domain: comp.domain,
+        method: if comp.measured {
+            Method::MeasuredCounter
+        } else {
+            Method::Modelled
+        },
+        description: format!(
+            "carbontracker mean power per epoch × duration{}{}",
+            if device.is_empty() {
+                String::new()
+            } else {
+                format!(", {device}")
+            },
+            if comp.measured {
+                ""
+            } else {
+                " (carbontracker's TDP estimate, not a measurement)"
+            }
+        ),
+        poll_hz: 0.0,
+        settings,
+    }
+}
+
+/// Parses a carbontracker standard log; local times need `zone`.
+pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseError> {
+    let stated = LineReader::read(path, text, zone)?;
+    let names = component_counts(&stated.epochs);
+    let (bounds, clamped) = epoch_bounds(path, &stated.epochs)?;
+    let mut out = SeriesBuilder {
+        path,
+        stated: &stated,
+        bounds: &bounds,
+        notes: Vec::new(),
+        series: Vec::new(),
+        gpus: Vec::new(),
+    };
+    for (comp, count) in &names {
+        out.component(comp, *count);
+    }
+    if out.series.is_empty() {
         return Err(ParseError::line(
             path,
-            epochs[0].line,
+            stated.epochs[0].line,
             "no `Average power usage (W) for gpu|cpu` line",
         ));
     }
+    let mut notes = out.notes;
     if clamped > 0 {
         notes.push(format!(
             "{}: {clamped} epoch(s) would start before the previous one ended (the log's stamps \
@@ -399,29 +268,34 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             path.display()
         ));
     }
-    if interrupted {
+    if stated.interrupted {
         notes.push(format!(
             "{}: carbontracker says the training was interrupted before all its epochs",
             path.display()
         ));
     }
-    let windows = epochs
+    Ok(PowerLog {
+        series: out.series,
+        gpus: out.gpus,
+        notes,
+        windows: epoch_windows(&stated, &bounds),
+    })
+}
+
+/// The epochs as windows for placing an epoch log's epochs.
+fn epoch_windows(stated: &Stated, bounds: &[(i64, i64)]) -> Vec<Window> {
+    stated
+        .epochs
         .iter()
-        .zip(&bounds)
+        .zip(bounds)
         .map(|(e, &(start, end))| Window {
             line: e.line,
             name: format!("epoch {}", e.number),
             start: Stamp::Wall(start),
             end: Stamp::Wall(end),
-            coarse,
+            coarse: stated.coarse,
         })
-        .collect();
-    Ok(PowerLog {
-        series,
-        gpus,
-        notes,
-        windows,
-    })
+        .collect()
 }
 
 #[cfg(test)]

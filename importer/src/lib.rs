@@ -32,6 +32,7 @@ mod args;
 mod batch;
 mod build;
 mod carbontracker;
+mod carbontracker_lines;
 mod codecarbon;
 mod codecarbon_rows;
 mod command;
@@ -298,6 +299,50 @@ impl PowerCheck {
         }
         out
     }
+}
+
+/// A span a power log measured as one piece (a Zeus window, a carbontracker
+/// epoch): its mean power and the energy it adds to the source's counter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Span {
+    /// 1-based line of the log that gave it.
+    pub line: u64,
+    /// UTC ns.
+    pub start_ns: i64,
+    /// UTC ns.
+    pub end_ns: i64,
+    pub power_w: f64,
+    pub energy_uj: f64,
+}
+
+/// The counter readings of spans in time order: one at each span's start
+/// (unless the previous span ended there) and one at its end, the counter
+/// rising by the span's energy, both with the span's mean power, which
+/// goes through `check`. Between spans the counter stays flat.
+pub(crate) fn span_counter_points(spans: &[Span], check: &mut PowerCheck) -> Vec<PowerPoint> {
+    let mut points = Vec::with_capacity(spans.len() * 2);
+    let mut counter_uj = 0.0f64;
+    let mut prev_end: Option<i64> = None;
+    for s in spans {
+        check.keep(s.line, s.power_w);
+        if prev_end != Some(s.start_ns) {
+            points.push(PowerPoint {
+                line: s.line,
+                at: Stamp::Wall(s.start_ns),
+                power_w: Some(s.power_w as f32),
+                energy_uj: Some(counter_uj.round() as i64),
+            });
+        }
+        counter_uj += s.energy_uj;
+        points.push(PowerPoint {
+            line: s.line,
+            at: Stamp::Wall(s.end_ns),
+            power_w: Some(s.power_w as f32),
+            energy_uj: Some(counter_uj.round() as i64),
+        });
+        prev_end = Some(s.end_ns);
+    }
+    points
 }
 
 /// Line (1-based) of byte offset `at` in `text`.

@@ -18,9 +18,11 @@
 //! span that is. The windows are also offered for placing the epochs (one
 //! window per epoch), with their exact times.
 
-use super::table::Table;
+use super::table::{Row as TableRow, Table};
 use super::time::decimal_scaled;
-use super::{ParseError, PowerCheck, PowerLog, PowerPoint, PowerSeries, Stamp, Window};
+use super::{
+    span_counter_points, ParseError, PowerCheck, PowerLog, PowerSeries, Span, Stamp, Window,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use trainwatt_trace::{Domain, Method, SourceInfo};
@@ -36,9 +38,17 @@ struct Row {
     energy_j: Vec<f64>,
 }
 
-/// Parses a Zeus window log; `window` keeps only the windows of that name.
-pub fn parse(path: &Path, text: &str, window: Option<&str>) -> Result<PowerLog, ParseError> {
-    let table = Table::csv(path, text)?;
+/// The columns of the log.
+struct Columns {
+    start: usize,
+    name: usize,
+    elapsed: usize,
+    /// (column, GPU index) of each `gpuN_energy` column.
+    gpus: Vec<(usize, u32)>,
+}
+
+/// The log's columns; a file without them is refused, naming ZeusMonitor.
+fn columns(path: &Path, table: &Table) -> Result<Columns, ParseError> {
     let header_line = table.header_line.max(1);
     let need = |name: &str| {
         table.find(&[name]).ok_or_else(|| {
@@ -53,12 +63,12 @@ pub fn parse(path: &Path, text: &str, window: Option<&str>) -> Result<PowerLog, 
             )
         })
     };
-    let (start_col, name_col, elapsed_col) = (
+    let (start, name, elapsed) = (
         need("start_time")?,
         need("window_name")?,
         need("elapsed_time")?,
     );
-    let gpu_cols: Vec<(usize, u32)> = table
+    let gpus: Vec<(usize, u32)> = table
         .header
         .iter()
         .enumerate()
@@ -67,7 +77,7 @@ pub fn parse(path: &Path, text: &str, window: Option<&str>) -> Result<PowerLog, 
             Some((c, idx.parse::<u32>().ok()?))
         })
         .collect();
-    if gpu_cols.is_empty() {
+    if gpus.is_empty() {
         return Err(ParseError::line(
             path,
             header_line,
@@ -77,79 +87,109 @@ pub fn parse(path: &Path, text: &str, window: Option<&str>) -> Result<PowerLog, 
             ),
         ));
     }
-    let mut rows = Vec::with_capacity(table.rows.len());
-    let mut names: Vec<String> = Vec::new();
-    let mut empty_windows = 0usize;
+    Ok(Columns {
+        start,
+        name,
+        elapsed,
+        gpus,
+    })
+}
+
+/// The windows kept, in file order.
+struct Windows {
+    rows: Vec<Row>,
+    /// Every window name, in order of first appearance.
+    names: Vec<String>,
+    /// Windows of length 0, skipped.
+    empty: usize,
+}
+
+/// Reads the rows; `window` keeps only the windows of that name.
+fn read_windows(
+    table: &Table,
+    cols: &Columns,
+    window: Option<&str>,
+) -> Result<Windows, ParseError> {
+    let mut out = Windows {
+        rows: Vec::with_capacity(table.rows.len()),
+        names: Vec::new(),
+        empty: 0,
+    };
     for row in &table.rows {
-        let name = table.cell(row, name_col).to_string();
-        if !names.contains(&name) {
-            names.push(name.clone());
+        let name = table.cell(row, cols.name).to_string();
+        if !out.names.contains(&name) {
+            out.names.push(name.clone());
         }
         if window.is_some_and(|w| w != name) {
             continue;
         }
-        let secs = |c: usize| -> Result<f64, ParseError> {
-            match table.number(row, c)? {
-                Some(v) => Ok(v),
-                None => Err(table.error(row, c, "empty cell")),
-            }
-        };
-        // Exact where the text is a plain decimal: Unix time in ns has more
-        // digits than an f64 holds.
-        let ns = |c: usize| -> Result<i64, ParseError> {
-            let v = secs(c)?;
-            Ok(decimal_scaled(table.cell(row, c), 9).unwrap_or((v * 1e9).round() as i64))
-        };
-        let start = secs(start_col)?;
-        let elapsed = secs(elapsed_col)?;
-        if !(0.0..3.2e7).contains(&elapsed) {
-            return Err(table.error(
-                row,
-                elapsed_col,
-                format!("'{elapsed}' s is not a window length (0 s .. a year)"),
-            ));
+        match read_row(table, cols, row, name)? {
+            Some(r) => out.rows.push(r),
+            None => out.empty += 1,
         }
-        if !(0.0..9.2e9).contains(&start) {
-            return Err(table.error(
-                row,
-                start_col,
-                format!("'{start}' is not Unix time in seconds"),
-            ));
-        }
-        let start_ns = ns(start_col)?;
-        let end_ns = start_ns + ns(elapsed_col)?;
-        if end_ns <= start_ns {
-            empty_windows += 1;
-            continue;
-        }
-        let mut energy_j = Vec::with_capacity(gpu_cols.len());
-        for &(c, _) in &gpu_cols {
-            let e = secs(c)?;
-            if e < 0.0 {
-                return Err(table.error(row, c, format!("negative energy {e} J")));
-            }
-            energy_j.push(e);
-        }
-        rows.push(Row {
-            line: row.line,
-            name,
-            start_ns,
-            end_ns,
-            energy_j,
-        });
     }
-    if rows.is_empty() {
-        let why = match window {
-            Some(w) => format!(
-                "no window named '{w}' (--zeus-window); the file's windows: {}",
-                names.join(", ")
-            ),
-            None => "no measurement window after the header".to_string(),
-        };
-        return Err(ParseError::line(path, header_line, why));
+    Ok(out)
+}
+
+/// One window row; `None` for a window of length 0.
+fn read_row(
+    table: &Table,
+    cols: &Columns,
+    row: &TableRow,
+    name: String,
+) -> Result<Option<Row>, ParseError> {
+    let secs = |c: usize| -> Result<f64, ParseError> {
+        match table.number(row, c)? {
+            Some(v) => Ok(v),
+            None => Err(table.error(row, c, "empty cell")),
+        }
+    };
+    // Exact where the text is a plain decimal: Unix time in ns has more
+    // digits than an f64 holds.
+    let ns = |c: usize| -> Result<i64, ParseError> {
+        let v = secs(c)?;
+        Ok(decimal_scaled(table.cell(row, c), 9).unwrap_or((v * 1e9).round() as i64))
+    };
+    let start = secs(cols.start)?;
+    let elapsed = secs(cols.elapsed)?;
+    if !(0.0..3.2e7).contains(&elapsed) {
+        return Err(table.error(
+            row,
+            cols.elapsed,
+            format!("'{elapsed}' s is not a window length (0 s .. a year)"),
+        ));
     }
-    // Rows are written as windows end; the counter needs them by start.
-    rows.sort_by_key(|r| (r.start_ns, r.end_ns));
+    if !(0.0..9.2e9).contains(&start) {
+        return Err(table.error(
+            row,
+            cols.start,
+            format!("'{start}' is not Unix time in seconds"),
+        ));
+    }
+    let start_ns = ns(cols.start)?;
+    let end_ns = start_ns + ns(cols.elapsed)?;
+    if end_ns <= start_ns {
+        return Ok(None);
+    }
+    let mut energy_j = Vec::with_capacity(cols.gpus.len());
+    for &(c, _) in &cols.gpus {
+        let e = secs(c)?;
+        if e < 0.0 {
+            return Err(table.error(row, c, format!("negative energy {e} J")));
+        }
+        energy_j.push(e);
+    }
+    Ok(Some(Row {
+        line: row.line,
+        name,
+        start_ns,
+        end_ns,
+        energy_j,
+    }))
+}
+
+/// Overlapping windows (sorted by start) would count energy twice.
+fn refuse_overlaps(path: &Path, rows: &[Row], names: &[String]) -> Result<(), ParseError> {
     for w in rows.windows(2) {
         if w[1].start_ns < w[0].end_ns {
             return Err(ParseError::line(
@@ -168,77 +208,110 @@ pub fn parse(path: &Path, text: &str, window: Option<&str>) -> Result<PowerLog, 
             ));
         }
     }
-    let mut notes = Vec::new();
-    if empty_windows > 0 {
-        notes.push(format!(
-            "{}: {empty_windows} window(s) of length 0 skipped",
-            path.display()
-        ));
-    }
-    let mut series = Vec::with_capacity(gpu_cols.len());
-    for (k, &(c, index)) in gpu_cols.iter().enumerate() {
-        let id = format!("zeus:gpu{index}");
-        let mut check = PowerCheck::new(path, &id, Domain::Gpu, "that the energy is in J");
-        let mut points: Vec<PowerPoint> = Vec::with_capacity(rows.len() * 2);
-        let mut counter_uj = 0.0f64;
-        let mut prev_end: Option<i64> = None;
-        for r in &rows {
+    Ok(())
+}
+
+/// The counter source of the GPU in column `c` (the `k`-th GPU column).
+fn gpu_series(
+    path: &Path,
+    table: &Table,
+    rows: &[Row],
+    (k, c, index): (usize, usize, u32),
+    window: Option<&str>,
+) -> (PowerSeries, Vec<String>) {
+    let id = format!("zeus:gpu{index}");
+    let mut check = PowerCheck::new(path, &id, Domain::Gpu, "that the energy is in J");
+    let spans: Vec<Span> = rows
+        .iter()
+        .map(|r| {
             let e = r.energy_j[k];
-            let w = e / ((r.end_ns - r.start_ns) as f64 * 1e-9);
-            check.keep(r.line, w);
-            if prev_end != Some(r.start_ns) {
-                points.push(PowerPoint {
-                    line: r.line,
-                    at: Stamp::Wall(r.start_ns),
-                    power_w: Some(w as f32),
-                    energy_uj: Some(counter_uj.round() as i64),
-                });
-            }
-            counter_uj += e * 1e6;
-            points.push(PowerPoint {
+            Span {
                 line: r.line,
-                at: Stamp::Wall(r.end_ns),
-                power_w: Some(w as f32),
-                energy_uj: Some(counter_uj.round() as i64),
-            });
-            prev_end = Some(r.end_ns);
-        }
-        notes.extend(check.notes());
-        let mut settings = BTreeMap::new();
-        settings.insert("column".to_string(), table.header[c].clone().into());
-        settings.insert("unit".to_string(), "J".into());
-        if let Some(w) = window {
-            settings.insert("window_name".to_string(), w.into());
-        }
-        series.push(PowerSeries {
-            source: SourceInfo {
-                id,
-                domain: Domain::Gpu,
-                method: Method::MeasuredCounter,
-                description: format!(
-                    "Zeus ZeusMonitor window energy of GPU {index} (`{}`), read at each window's \
-                     start and end",
-                    table.header[c]
-                ),
-                poll_hz: 0.0,
-                settings,
-            },
-            points,
-        });
+                start_ns: r.start_ns,
+                end_ns: r.end_ns,
+                power_w: e / ((r.end_ns - r.start_ns) as f64 * 1e-9),
+                energy_uj: e * 1e6,
+            }
+        })
+        .collect();
+    let points = span_counter_points(&spans, &mut check);
+    let mut settings = BTreeMap::new();
+    settings.insert("column".to_string(), table.header[c].clone().into());
+    settings.insert("unit".to_string(), "J".into());
+    if let Some(w) = window {
+        settings.insert("window_name".to_string(), w.into());
     }
+    let series = PowerSeries {
+        source: SourceInfo {
+            id,
+            domain: Domain::Gpu,
+            method: Method::MeasuredCounter,
+            description: format!(
+                "Zeus ZeusMonitor window energy of GPU {index} (`{}`), read at each window's \
+                 start and end",
+                table.header[c]
+            ),
+            poll_hz: 0.0,
+            settings,
+        },
+        points,
+    };
+    (series, check.notes())
+}
+
+/// A note when the windows leave more than 1 % of their span unmeasured.
+fn gap_note(path: &Path, rows: &[Row]) -> Option<String> {
     let first = rows.first().map_or(0, |r| r.start_ns);
     let last = rows.last().map_or(0, |r| r.end_ns);
     let covered: i64 = rows.iter().map(|r| r.end_ns - r.start_ns).sum();
     let gap = (last - first) - covered;
-    if gap as f64 > 0.01 * (last - first) as f64 {
-        notes.push(format!(
+    (gap as f64 > 0.01 * (last - first) as f64).then(|| {
+        format!(
             "{}: the Zeus windows leave {:.1} s of the {:.1} s they span unmeasured: the \
              counter stays flat (0 J) between windows, so place epochs on the windows",
             path.display(),
             gap as f64 * 1e-9,
             (last - first) as f64 * 1e-9
+        )
+    })
+}
+
+/// Parses a Zeus window log; `window` keeps only the windows of that name.
+pub fn parse(path: &Path, text: &str, window: Option<&str>) -> Result<PowerLog, ParseError> {
+    let table = Table::csv(path, text)?;
+    let cols = columns(path, &table)?;
+    let Windows {
+        mut rows,
+        names,
+        empty,
+    } = read_windows(&table, &cols, window)?;
+    if rows.is_empty() {
+        let why = match window {
+            Some(w) => format!(
+                "no window named '{w}' (--zeus-window); the file's windows: {}",
+                names.join(", ")
+            ),
+            None => "no measurement window after the header".to_string(),
+        };
+        return Err(ParseError::line(path, table.header_line.max(1), why));
+    }
+    // Rows are written as windows end; the counter needs them by start.
+    rows.sort_by_key(|r| (r.start_ns, r.end_ns));
+    refuse_overlaps(path, &rows, &names)?;
+    let mut notes = Vec::new();
+    if empty > 0 {
+        notes.push(format!(
+            "{}: {empty} window(s) of length 0 skipped",
+            path.display()
         ));
     }
+    let mut series = Vec::with_capacity(cols.gpus.len());
+    for (k, &(c, index)) in cols.gpus.iter().enumerate() {
+        let (s, check_notes) = gpu_series(path, &table, &rows, (k, c, index), window);
+        notes.extend(check_notes);
+        series.push(s);
+    }
+    notes.extend(gap_note(path, &rows));
     let windows = rows
         .iter()
         .map(|r| Window {
