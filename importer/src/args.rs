@@ -2,7 +2,8 @@
 //! (`FORMAT:FILE`, durations, domains). What the command does with them is
 //! in [`super::command`].
 
-use super::generic_power::{EnergyColumn, EnergyUnit, PowerUnit};
+use super::generic_energy::{EnergyColumn, EnergyUnit};
+use super::generic_power::PowerUnit;
 use super::time::{parse_duration_ns, TimeUnit, Zone};
 use clap::Args;
 use serde_json::Value;

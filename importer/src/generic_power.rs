@@ -19,6 +19,7 @@
 //! Times are numbers (relative seconds by default, or Unix time) or
 //! date-times (RFC 3339, or local with `--timezone`).
 
+use super::generic_energy::{energy_series, EnergyColumn, EnergyKind, EnergyUnit};
 use super::table::Table;
 use super::time::{parse_stamp, TimeUnit, Zone};
 use super::{ParseError, PowerCheck, PowerLog, PowerPoint, PowerSeries, Stamp};
@@ -74,91 +75,6 @@ impl PowerUnit {
     }
 }
 
-/// Unit of the energy columns (`--energy-unit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum EnergyUnit {
-    #[default]
-    #[value(name = "J")]
-    J,
-    #[value(name = "mJ")]
-    MilliJ,
-    #[value(name = "uJ")]
-    MicroJ,
-    #[value(name = "Wh")]
-    Wh,
-    #[value(name = "kWh")]
-    KWh,
-}
-
-impl EnergyUnit {
-    pub fn name(self) -> &'static str {
-        match self {
-            EnergyUnit::J => "J",
-            EnergyUnit::MilliJ => "mJ",
-            EnergyUnit::MicroJ => "uJ",
-            EnergyUnit::Wh => "Wh",
-            EnergyUnit::KWh => "kWh",
-        }
-    }
-
-    /// µJ per unit.
-    pub fn uj(self) -> f64 {
-        match self {
-            EnergyUnit::J => 1e6,
-            EnergyUnit::MilliJ => 1e3,
-            EnergyUnit::MicroJ => 1.0,
-            EnergyUnit::Wh => 3.6e9,
-            EnergyUnit::KWh => 3.6e12,
-        }
-    }
-}
-
-/// How an energy column counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnergyKind {
-    /// A running total.
-    Cumulative,
-    /// The energy since the previous row.
-    PerRow,
-}
-
-impl EnergyKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EnergyKind::Cumulative => "cumulative",
-            EnergyKind::PerRow => "per-row",
-        }
-    }
-}
-
-/// `--energy-col NAME[:cumulative|:per-row]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EnergyColumn {
-    pub name: String,
-    /// `None`: read off the data.
-    pub kind: Option<EnergyKind>,
-}
-
-impl std::str::FromStr for EnergyColumn {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (name, kind) = match s.rsplit_once(':') {
-            Some((n, "cumulative")) => (n, Some(EnergyKind::Cumulative)),
-            Some((n, "per-row" | "per_row" | "delta")) => (n, Some(EnergyKind::PerRow)),
-            _ => (s, None),
-        };
-        if name.trim().is_empty() {
-            return Err(format!(
-                "'{s}' is not NAME[:cumulative|:per-row] (a column name is needed)"
-            ));
-        }
-        Ok(Self {
-            name: name.trim().to_string(),
-            kind,
-        })
-    }
-}
-
 /// How to read a generic power CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvPowerOptions {
@@ -186,7 +102,7 @@ fn says_energy(name: &str) -> bool {
         || n.ends_with("[j]")
 }
 
-fn says_power(name: &str) -> bool {
+pub(super) fn says_power(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     !says_energy(&n)
         && (n.contains("power")
@@ -196,16 +112,18 @@ fn says_power(name: &str) -> bool {
             || n.ends_with("[w]"))
 }
 
-/// Parses a generic power CSV: one source per power or energy column.
-pub fn parse(
-    path: &Path,
-    text: &str,
-    opts: &CsvPowerOptions,
-    zone: Option<&Zone>,
-) -> Result<PowerLog, ParseError> {
-    let table = Table::csv(path, text)?;
+/// The columns read: time, power, and energy with its kind where given.
+struct Columns {
+    time: usize,
+    power: Vec<usize>,
+    energy: Vec<(usize, Option<EnergyKind>)>,
+}
+
+/// Finds the columns the options name, or the usual names; `--source-id`
+/// needs a single column.
+fn columns(path: &Path, table: &Table, opts: &CsvPowerOptions) -> Result<Columns, ParseError> {
     let header_line = table.header_line.max(1);
-    let t_col = match &opts.time_col {
+    let time = match &opts.time_col {
         Some(name) => table.require(name, "--time-col")?,
         None => table.find(&TIME_NAMES).ok_or_else(|| {
             ParseError::line(
@@ -219,16 +137,16 @@ pub fn parse(
             )
         })?,
     };
-    let mut power_cols = Vec::new();
+    let mut power = Vec::new();
     for name in &opts.power_cols {
-        power_cols.push(table.require(name, "--power-col")?);
+        power.push(table.require(name, "--power-col")?);
     }
-    let mut energy_cols = Vec::new();
+    let mut energy = Vec::new();
     for e in &opts.energy_cols {
-        energy_cols.push((table.require(&e.name, "--energy-col")?, e.kind));
+        energy.push((table.require(&e.name, "--energy-col")?, e.kind));
     }
-    if power_cols.is_empty() && energy_cols.is_empty() {
-        power_cols.push(table.find(&POWER_NAMES).ok_or_else(|| {
+    if power.is_empty() && energy.is_empty() {
+        power.push(table.find(&POWER_NAMES).ok_or_else(|| {
             ParseError::line(
                 path,
                 header_line,
@@ -240,7 +158,7 @@ pub fn parse(
             )
         })?);
     }
-    let n_cols = power_cols.len() + energy_cols.len();
+    let n_cols = power.len() + energy.len();
     if opts.source_id.is_some() && n_cols > 1 {
         return Err(ParseError::line(
             path,
@@ -251,9 +169,22 @@ pub fn parse(
             ),
         ));
     }
-    let mut notes = Vec::new();
+    Ok(Columns {
+        time,
+        power,
+        energy,
+    })
+}
 
-    // The times, once for every column.
+/// The time of each row, once for every column: all absolute or all
+/// relative, rising; at least one row.
+fn read_times(
+    path: &Path,
+    table: &Table,
+    t_col: usize,
+    opts: &CsvPowerOptions,
+    zone: Option<&Zone>,
+) -> Result<Vec<(u64, Stamp)>, ParseError> {
     let mut times: Vec<(u64, Stamp)> = Vec::with_capacity(table.rows.len());
     for row in &table.rows {
         let raw_t = table.cell(row, t_col);
@@ -284,179 +215,104 @@ pub fn parse(
             "no data rows after the header",
         ));
     }
-    let id_of = |name: &str| {
-        opts.source_id
+    Ok(times)
+}
+
+/// A generic power CSV as its columns' sources need it.
+pub(super) struct CsvPower<'a> {
+    pub path: &'a Path,
+    pub table: &'a Table,
+    pub opts: &'a CsvPowerOptions,
+    pub t_col: usize,
+    /// (line, time) of each row.
+    pub times: Vec<(u64, Stamp)>,
+}
+
+impl CsvPower<'_> {
+    /// The source id of column `name`.
+    pub fn id_of(&self, name: &str) -> String {
+        self.opts
+            .source_id
             .clone()
             .unwrap_or_else(|| format!("csv:{name}"))
-    };
-    let mut series = Vec::with_capacity(n_cols);
-    for &p_col in &power_cols {
-        let name = table.header[p_col].clone();
-        if says_energy(&name) {
-            notes.push(format!(
-                "{}: column `{name}` is read as power (--power-col) but its name says energy: \
-                 if it holds joules or Wh, give it as --energy-col {name}[:cumulative|:per-row] \
-                 with --energy-unit",
-                path.display()
-            ));
+    }
+}
+
+/// The source of power column `p_col`; notes go to `notes`.
+fn power_series(
+    csv: &CsvPower,
+    p_col: usize,
+    notes: &mut Vec<String>,
+) -> Result<PowerSeries, ParseError> {
+    let (path, table, opts) = (csv.path, csv.table, csv.opts);
+    let name = table.header[p_col].clone();
+    if says_energy(&name) {
+        notes.push(format!(
+            "{}: column `{name}` is read as power (--power-col) but its name says energy: \
+             if it holds joules or Wh, give it as --energy-col {name}[:cumulative|:per-row] \
+             with --energy-unit",
+            path.display()
+        ));
+    }
+    let id = csv.id_of(&name);
+    let mut check = PowerCheck::new(path, &id, opts.domain, "--power-unit");
+    let mut points = Vec::with_capacity(csv.times.len());
+    for (row, &(line, at)) in table.rows.iter().zip(&csv.times) {
+        let Some(v) = table.number(row, p_col)? else {
+            return Err(table.error(row, p_col, "empty power value"));
+        };
+        let w = opts.power_unit.to_w(v);
+        if !check.keep(line, w) {
+            continue;
         }
-        let id = id_of(&name);
-        let mut check = PowerCheck::new(path, &id, opts.domain, "--power-unit");
-        let mut points = Vec::with_capacity(times.len());
-        for (row, &(line, at)) in table.rows.iter().zip(&times) {
-            let Some(v) = table.number(row, p_col)? else {
-                return Err(table.error(row, p_col, "empty power value"));
-            };
-            let w = opts.power_unit.to_w(v);
-            if !check.keep(line, w) {
-                continue;
-            }
-            points.push(PowerPoint {
-                line,
-                at,
-                power_w: Some(w as f32),
-                energy_uj: None,
-            });
-        }
-        notes.extend(check.notes());
-        let mut settings = BTreeMap::new();
-        settings.insert("time_column".into(), table.header[t_col].clone().into());
-        settings.insert("power_column".into(), name.clone().into());
-        settings.insert("power_unit".into(), opts.power_unit.name().into());
-        series.push(PowerSeries {
-            source: SourceInfo {
-                id,
-                domain: opts.domain,
-                method: Method::MeasuredPower,
-                description: format!("column `{name}` of {}", path.display()),
-                poll_hz: 0.0,
-                settings,
-            },
-            points,
+        points.push(PowerPoint {
+            line,
+            at,
+            power_w: Some(w as f32),
+            energy_uj: None,
         });
     }
-    for &(e_col, kind) in &energy_cols {
-        let name = table.header[e_col].clone();
-        if says_power(&name) {
-            notes.push(format!(
-                "{}: column `{name}` is read as energy (--energy-col) but its name says power: \
-                 if it holds watts, give it as --power-col {name} with --power-unit",
-                path.display()
-            ));
-        }
-        let mut values = Vec::with_capacity(times.len());
-        for row in &table.rows {
-            let Some(v) = table.number(row, e_col)? else {
-                return Err(table.error(row, e_col, "empty energy value"));
-            };
-            values.push(v);
-        }
-        let kind = match kind {
-            Some(k) => k,
-            None => {
-                let k = if values.windows(2).all(|w| w[1] >= w[0]) {
-                    EnergyKind::Cumulative
-                } else {
-                    EnergyKind::PerRow
-                };
-                notes.push(format!(
-                    "{}: energy column `{name}` read as {} ({}); say `{name}:{}` if it is the \
-                     other kind",
-                    path.display(),
-                    k.name(),
-                    if k == EnergyKind::Cumulative {
-                        "it never goes down"
-                    } else {
-                        "it goes down, so it is not a running total"
-                    },
-                    k.name()
-                ));
-                k
-            }
-        };
-        let id = id_of(&name);
-        let scale = opts.energy_unit.uj();
-        let mut counter = Vec::with_capacity(values.len());
-        let mut total = 0.0f64;
-        for (k, (row, v)) in table.rows.iter().zip(&values).enumerate() {
-            let uj = match kind {
-                EnergyKind::Cumulative => {
-                    if k > 0 && *v < values[k - 1] {
-                        return Err(table.error(
-                            row,
-                            e_col,
-                            format!(
-                                "the cumulative energy goes down (from {} to {v}): a running \
-                                 total never does; if each row holds the energy since the \
-                                 previous one, give `{name}:per-row`",
-                                values[k - 1]
-                            ),
-                        ));
-                    }
-                    v * scale
-                }
-                EnergyKind::PerRow => {
-                    if *v < 0.0 {
-                        return Err(table.error(row, e_col, format!("negative energy {v}")));
-                    }
-                    total += v * scale;
-                    total
-                }
-            };
-            if uj.is_nan() || uj.abs() >= 9.2e18 {
-                return Err(table.error(row, e_col, "energy out of range"));
-            }
-            counter.push(uj.round() as i64);
-        }
-        let mut check = PowerCheck::new(
-            path,
-            &id,
-            opts.domain,
-            "--energy-unit and :cumulative/:per-row",
-        );
-        let mean_w = |k: usize| -> Option<f64> {
-            let (a, b) = (k.checked_sub(1)?, k);
-            let dt = match (times[a].1, times[b].1) {
-                (Stamp::Wall(x), Stamp::Wall(y)) | (Stamp::Offset(x), Stamp::Offset(y)) => y - x,
-                _ => return None,
-            };
-            Some((counter[b] - counter[a]) as f64 * 1e-6 / (dt as f64 * 1e-9))
-        };
-        let mut points = Vec::with_capacity(values.len());
-        for (k, &(line, at)) in times.iter().enumerate() {
-            let w = mean_w(k).or_else(|| (k + 1 < times.len()).then(|| mean_w(k + 1)).flatten());
-            if let Some(w) = w {
-                check.keep(line, w);
-            }
-            points.push(PowerPoint {
-                line,
-                at,
-                power_w: w.map(|w| w as f32),
-                energy_uj: Some(counter[k]),
-            });
-        }
-        notes.extend(check.notes());
-        let mut settings = BTreeMap::new();
-        settings.insert("time_column".into(), table.header[t_col].clone().into());
-        settings.insert("energy_column".into(), name.clone().into());
-        settings.insert("energy_unit".into(), opts.energy_unit.name().into());
-        settings.insert("energy_kind".into(), kind.name().into());
-        series.push(PowerSeries {
-            source: SourceInfo {
-                id,
-                domain: opts.domain,
-                method: Method::MeasuredCounter,
-                description: format!(
-                    "column `{name}` of {} ({} energy, {})",
-                    path.display(),
-                    kind.name(),
-                    opts.energy_unit.name()
-                ),
-                poll_hz: 0.0,
-                settings,
-            },
-            points,
-        });
+    notes.extend(check.notes());
+    let mut settings = BTreeMap::new();
+    settings.insert("time_column".into(), table.header[csv.t_col].clone().into());
+    settings.insert("power_column".into(), name.clone().into());
+    settings.insert("power_unit".into(), opts.power_unit.name().into());
+    Ok(PowerSeries {
+        source: SourceInfo {
+            id,
+            domain: opts.domain,
+            method: Method::MeasuredPower,
+            description: format!("column `{name}` of {}", path.display()),
+            poll_hz: 0.0,
+            settings,
+        },
+        points,
+    })
+}
+
+/// Parses a generic power CSV: one source per power or energy column.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    opts: &CsvPowerOptions,
+    zone: Option<&Zone>,
+) -> Result<PowerLog, ParseError> {
+    let table = Table::csv(path, text)?;
+    let cols = columns(path, &table, opts)?;
+    let mut notes = Vec::new();
+    let csv = CsvPower {
+        path,
+        table: &table,
+        opts,
+        t_col: cols.time,
+        times: read_times(path, &table, cols.time, opts, zone)?,
+    };
+    let mut series = Vec::with_capacity(cols.power.len() + cols.energy.len());
+    for &p_col in &cols.power {
+        series.push(power_series(&csv, p_col, &mut notes)?);
+    }
+    for &(e_col, kind) in &cols.energy {
+        series.push(energy_series(&csv, e_col, kind, &mut notes)?);
     }
     Ok(PowerLog {
         series,
@@ -611,17 +467,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("--source-id names one source"), "{e}");
-    }
-
-    #[test]
-    fn energy_columns_parse() {
-        let c: EnergyColumn = "gpu0_energy:per-row".parse().unwrap();
-        assert_eq!(
-            (c.name.as_str(), c.kind),
-            ("gpu0_energy", Some(EnergyKind::PerRow))
-        );
-        let c: EnergyColumn = "a:b".parse().unwrap();
-        assert_eq!((c.name.as_str(), c.kind), ("a:b", None));
-        assert!(":cumulative".parse::<EnergyColumn>().is_err());
     }
 }

@@ -38,6 +38,7 @@ mod codecarbon_rows;
 mod command;
 mod dedupe;
 mod epoch_log;
+mod generic_energy;
 mod generic_epochs;
 mod generic_power;
 mod keras;
@@ -57,7 +58,8 @@ pub use codecarbon::CodeCarbonRow;
 pub use codecarbon_rows::{LabelRow, Labels};
 pub use command::run;
 pub use epoch_log::{EpochEntry, EpochLog, MetricNames};
-pub use generic_power::{CsvPowerOptions, EnergyColumn, EnergyKind, EnergyUnit, PowerUnit};
+pub use generic_energy::{EnergyColumn, EnergyKind, EnergyUnit};
+pub use generic_power::{CsvPowerOptions, PowerUnit};
 pub use placement::{Bound, Placement};
 pub use time::{Stamp, TimeUnit, Zone};
 

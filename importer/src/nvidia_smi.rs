@@ -15,7 +15,7 @@
 //! as does a negative reading; readings above 5 kW are kept with a note;
 //! anything else malformed stops with the line and column.
 
-use super::table::Table;
+use super::table::{Row, Table};
 use super::time::{parse_datetime, Zone};
 use super::{absurd_limit_w, ParseError, PowerLog, PowerPoint, PowerSeries, Stamp};
 use std::collections::BTreeMap;
@@ -34,9 +34,19 @@ fn split_unit(header: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Parses a whole nvidia-smi CSV log.
-pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseError> {
-    let table = Table::csv(path, text)?;
+/// The columns read.
+struct Columns {
+    time: usize,
+    power: usize,
+    /// `index`, or else `uuid` / `pci.bus_id` (`key`).
+    index: Option<usize>,
+    key: Option<usize>,
+    name: Option<usize>,
+}
+
+/// Finds the columns; a file without a header or without a timestamp or
+/// power column is refused, as is a power unit other than W.
+fn columns(path: &Path, table: &Table, zone: &Zone) -> Result<Columns, ParseError> {
     let names: Vec<String> = table
         .header
         .iter()
@@ -68,60 +78,62 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             ),
         )
     };
-    let t_col = find(&["timestamp"]).ok_or_else(|| missing("timestamp"))?;
-    let p_col = find(&POWER_COLUMNS).ok_or_else(|| missing("power.draw"))?;
-    let unit = split_unit(&table.header[p_col]).1;
+    let time = find(&["timestamp"]).ok_or_else(|| missing("timestamp"))?;
+    let power = find(&POWER_COLUMNS).ok_or_else(|| missing("power.draw"))?;
+    let unit = split_unit(&table.header[power]).1;
     if let Some(u) = unit {
         if u != "W" {
-            return Err(table.header_error(p_col, format!("unit [{u}] where [W] was expected")));
+            return Err(table.header_error(power, format!("unit [{u}] where [W] was expected")));
         }
     }
-    let index_col = find(&["index"]);
-    let key_col = index_col.or_else(|| find(&["uuid", "pci.bus_id"]));
-    let name_col = find(&["name"]);
+    let index = find(&["index"]);
+    Ok(Columns {
+        time,
+        power,
+        index,
+        key: index.or_else(|| find(&["uuid", "pci.bus_id"])),
+        name: find(&["name"]),
+    })
+}
 
-    // GPU key -> (index, name, points).
-    let mut gpus: BTreeMap<u32, (Option<String>, Vec<PowerPoint>)> = BTreeMap::new();
-    let mut keys: Vec<String> = Vec::new();
-    let mut skipped = 0usize;
-    let mut first_skipped = None;
-    // GPU -> (count, first line, largest W, its line) of absurd readings.
-    let mut high: BTreeMap<u32, (usize, u64, f32, u64)> = BTreeMap::new();
-    let mut negative: BTreeMap<u32, (usize, u64, f32)> = BTreeMap::new();
-    for row in &table.rows {
-        let index = match (index_col, key_col) {
-            (Some(c), _) => {
-                let s = table.cell(row, c);
-                s.parse::<u32>()
-                    .map_err(|_| table.error(row, c, format!("'{s}' is not a GPU index")))?
-            }
-            (None, Some(c)) => {
-                let k = table.cell(row, c).to_string();
-                match keys.iter().position(|x| *x == k) {
-                    Some(i) => i as u32,
-                    None => {
-                        keys.push(k);
-                        keys.len() as u32 - 1
-                    }
-                }
-            }
-            (None, None) => 0,
-        };
-        let ts = table.cell(row, t_col);
-        let at = parse_datetime(ts, Some(zone)).map_err(|m| table.error(row, t_col, m))?;
-        let raw = table.cell(row, p_col);
-        let Some(power_w) = power_value(raw).map_err(|m| table.error(row, p_col, m))? else {
-            skipped += 1;
-            first_skipped.get_or_insert(row.line);
-            continue;
+/// The readings by GPU, and what was skipped or is worth a note.
+struct Readings<'a> {
+    table: &'a Table,
+    cols: &'a Columns,
+    zone: &'a Zone,
+    /// GPU index -> (name, points).
+    gpus: BTreeMap<u32, (Option<String>, Vec<PowerPoint>)>,
+    /// `uuid` / `pci.bus_id` values, numbered in order of appearance.
+    keys: Vec<String>,
+    skipped: usize,
+    first_skipped: Option<u64>,
+    /// GPU -> (count, first line, largest W, its line) of absurd readings.
+    high: BTreeMap<u32, (usize, u64, f32, u64)>,
+    /// GPU -> (count, first line, first W) of negative readings.
+    negative: BTreeMap<u32, (usize, u64, f32)>,
+}
+
+impl Readings<'_> {
+    /// Reads one row.
+    fn row(&mut self, row: &Row) -> Result<(), ParseError> {
+        let (table, cols) = (self.table, self.cols);
+        let index = self.gpu_index(row)?;
+        let ts = table.cell(row, cols.time);
+        let at = parse_datetime(ts, Some(self.zone)).map_err(|m| table.error(row, cols.time, m))?;
+        let raw = table.cell(row, cols.power);
+        let Some(power_w) = power_value(raw).map_err(|m| table.error(row, cols.power, m))? else {
+            self.skipped += 1;
+            self.first_skipped.get_or_insert(row.line);
+            return Ok(());
         };
         if power_w < 0.0 {
-            let n = negative.entry(index).or_insert((0, row.line, power_w));
+            let n = self.negative.entry(index).or_insert((0, row.line, power_w));
             n.0 += 1;
-            continue;
+            return Ok(());
         }
         if f64::from(power_w) > absurd_limit_w(Domain::Gpu) {
-            let h = high
+            let h = self
+                .high
                 .entry(index)
                 .or_insert((0, row.line, power_w, row.line));
             h.0 += 1;
@@ -129,19 +141,57 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
                 (h.2, h.3) = (power_w, row.line);
             }
         }
-        let entry = gpus.entry(index).or_insert_with(|| (None, Vec::new()));
+        self.push(row, index, ts, at, power_w)
+    }
+
+    /// The row's GPU: its `index`, or its key numbered in order of
+    /// appearance, or 0 where the file names no GPU.
+    fn gpu_index(&mut self, row: &Row) -> Result<u32, ParseError> {
+        let table = self.table;
+        Ok(match (self.cols.index, self.cols.key) {
+            (Some(c), _) => {
+                let s = table.cell(row, c);
+                s.parse::<u32>()
+                    .map_err(|_| table.error(row, c, format!("'{s}' is not a GPU index")))?
+            }
+            (None, Some(c)) => {
+                let k = table.cell(row, c).to_string();
+                match self.keys.iter().position(|x| *x == k) {
+                    Some(i) => i as u32,
+                    None => {
+                        self.keys.push(k);
+                        self.keys.len() as u32 - 1
+                    }
+                }
+            }
+            (None, None) => 0,
+        })
+    }
+
+    /// Adds a reading of GPU `index` taken at `at` (UTC ns, written `ts`);
+    /// it must come after the GPU's previous one.
+    fn push(
+        &mut self,
+        row: &Row,
+        index: u32,
+        ts: &str,
+        at: i64,
+        power_w: f32,
+    ) -> Result<(), ParseError> {
+        let (table, cols) = (self.table, self.cols);
+        let entry = self.gpus.entry(index).or_insert_with(|| (None, Vec::new()));
         if entry.0.is_none() {
-            entry.0 = name_col.map(|c| table.cell(row, c).to_string());
+            entry.0 = cols.name.map(|c| table.cell(row, c).to_string());
         }
         if let Some(prev) = entry.1.last() {
             if Stamp::Wall(at) <= prev.at {
                 return Err(table.error(
                     row,
-                    t_col,
+                    cols.time,
                     format!(
                         "'{ts}' is not after the previous reading of GPU {index} (line {}){}",
                         prev.line,
-                        if key_col.is_none() {
+                        if cols.key.is_none() {
                             "; with several GPUs, add `index` to --query-gpu"
                         } else {
                             ""
@@ -156,37 +206,98 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             power_w: Some(power_w),
             energy_uj: None,
         });
+        Ok(())
     }
-    let column = table.header[p_col].clone();
-    let mut log = PowerLog::default();
-    for (index, (name, points)) in gpus {
-        let mut settings = BTreeMap::new();
-        settings.insert(
-            "column".to_string(),
-            serde_json::Value::from(column.clone()),
-        );
-        let name = name.filter(|n| !n.is_empty());
-        if let Some(n) = &name {
-            log.gpus.push(GpuFacts {
-                name: n.clone(),
-                ..GpuFacts::default()
-            });
+
+    /// The notes on skipped rows and absurd or negative readings.
+    fn notes(&self, path: &Path) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.skipped > 0 {
+            notes.push(format!(
+                "{}: {} row(s) without a power reading ([N/A] or similar) skipped, the first on line {}",
+                path.display(),
+                self.skipped,
+                self.first_skipped.unwrap_or(0)
+            ));
         }
-        log.series.push(PowerSeries {
-            source: SourceInfo {
-                id: format!("nvml:{index}"),
-                domain: Domain::Gpu,
-                method: Method::MeasuredPower,
-                description: format!(
-                    "{}nvidia-smi `{}` of GPU {index}",
-                    name.map(|n| format!("{n}: ")).unwrap_or_default(),
-                    split_unit(&column).0
-                ),
-                poll_hz: 0.0,
-                settings,
-            },
-            points,
-        });
+        for (index, (n, first, max, max_line)) in &self.high {
+            notes.push(format!(
+                "{}: line {first}: {n} reading(s) of `nvml:{index}` above {} kW (the largest {max:.0} W \
+                 on line {max_line}): kept, but one GPU cannot draw that much; check the power column",
+                path.display(),
+                absurd_limit_w(Domain::Gpu) / 1000.0
+            ));
+        }
+        for (index, (n, first, w)) in &self.negative {
+            notes.push(format!(
+                "{}: line {first}: {n} negative reading(s) of `nvml:{index}` (the first {w} W): skipped",
+                path.display()
+            ));
+        }
+        notes
+    }
+}
+
+/// The source of GPU `index` (`name` as the log gives it; `column` the
+/// power column's header).
+fn gpu_series(
+    index: u32,
+    name: Option<String>,
+    points: Vec<PowerPoint>,
+    column: &str,
+) -> (Option<GpuFacts>, PowerSeries) {
+    let mut settings = BTreeMap::new();
+    settings.insert(
+        "column".to_string(),
+        serde_json::Value::from(column.to_string()),
+    );
+    let name = name.filter(|n| !n.is_empty());
+    let facts = name.as_ref().map(|n| GpuFacts {
+        name: n.clone(),
+        ..GpuFacts::default()
+    });
+    let series = PowerSeries {
+        source: SourceInfo {
+            id: format!("nvml:{index}"),
+            domain: Domain::Gpu,
+            method: Method::MeasuredPower,
+            description: format!(
+                "{}nvidia-smi `{}` of GPU {index}",
+                name.map(|n| format!("{n}: ")).unwrap_or_default(),
+                split_unit(column).0
+            ),
+            poll_hz: 0.0,
+            settings,
+        },
+        points,
+    };
+    (facts, series)
+}
+
+/// Parses a whole nvidia-smi CSV log.
+pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseError> {
+    let table = Table::csv(path, text)?;
+    let cols = columns(path, &table, zone)?;
+    let mut readings = Readings {
+        table: &table,
+        cols: &cols,
+        zone,
+        gpus: BTreeMap::new(),
+        keys: Vec::new(),
+        skipped: 0,
+        first_skipped: None,
+        high: BTreeMap::new(),
+        negative: BTreeMap::new(),
+    };
+    for row in &table.rows {
+        readings.row(row)?;
+    }
+    let column = table.header[cols.power].clone();
+    let mut log = PowerLog::default();
+    for (index, (name, points)) in std::mem::take(&mut readings.gpus) {
+        let (facts, series) = gpu_series(index, name, points, &column);
+        log.gpus.extend(facts);
+        log.series.push(series);
     }
     if log.series.is_empty() {
         return Err(ParseError::line(
@@ -195,27 +306,7 @@ pub fn parse(path: &Path, text: &str, zone: &Zone) -> Result<PowerLog, ParseErro
             "no power reading in the file",
         ));
     }
-    if skipped > 0 {
-        log.notes.push(format!(
-            "{}: {skipped} row(s) without a power reading ([N/A] or similar) skipped, the first on line {}",
-            path.display(),
-            first_skipped.unwrap_or(0)
-        ));
-    }
-    for (index, (n, first, max, max_line)) in high {
-        log.notes.push(format!(
-            "{}: line {first}: {n} reading(s) of `nvml:{index}` above {} kW (the largest {max:.0} W \
-             on line {max_line}): kept, but one GPU cannot draw that much; check the power column",
-            path.display(),
-            absurd_limit_w(Domain::Gpu) / 1000.0
-        ));
-    }
-    for (index, (n, first, w)) in negative {
-        log.notes.push(format!(
-            "{}: line {first}: {n} negative reading(s) of `nvml:{index}` (the first {w} W): skipped",
-            path.display()
-        ));
-    }
+    log.notes = readings.notes(path);
     Ok(log)
 }
 
