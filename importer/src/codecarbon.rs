@@ -81,12 +81,9 @@ const EXTRA_NUMBERS: [&str; 6] = [
     "energy_consumed",
 ];
 
-/// Parses an emissions file; the notes say what was merged.
-pub fn parse(
-    path: &Path,
-    text: &str,
-    zone: &Zone,
-) -> Result<(Vec<CodeCarbonRow>, Vec<String>), ParseError> {
+/// JSON is refused by name rather than read as a CSV (whose error would
+/// show a line of it).
+fn refuse_json(path: &Path, text: &str) -> Result<(), ParseError> {
     let start = text.trim_start();
     if start.starts_with('{') || start.starts_with('[') {
         let line = text[..text.len() - start.len()].matches('\n').count() as u64 + 1;
@@ -102,7 +99,22 @@ pub fn parse(
             ),
         ));
     }
-    let table = Table::csv(path, text)?;
+    Ok(())
+}
+
+/// The columns read.
+struct Columns {
+    run_id: usize,
+    timestamp: usize,
+    duration: usize,
+    /// The energy column of each of [`COMPONENTS`], where present.
+    components: Vec<Option<usize>>,
+    consumed: Option<usize>,
+}
+
+/// Finds the columns; a file without run_id, timestamp, duration or any
+/// component energy is not an emissions file.
+fn columns(path: &Path, table: &Table) -> Result<Columns, ParseError> {
     let need = |name: &str| {
         table.find(&[name]).ok_or_else(|| {
             ParseError::line(
@@ -115,14 +127,14 @@ pub fn parse(
             )
         })
     };
-    let id_col = need("run_id")?;
-    let ts_col = need("timestamp")?;
-    let dur_col = need("duration")?;
-    let comp_cols: Vec<Option<usize>> = COMPONENTS
+    let run_id = need("run_id")?;
+    let timestamp = need("timestamp")?;
+    let duration = need("duration")?;
+    let components: Vec<Option<usize>> = COMPONENTS
         .iter()
         .map(|(_, c, _)| table.find(&[c]))
         .collect();
-    if comp_cols.iter().all(Option::is_none) {
+    if components.iter().all(Option::is_none) {
         return Err(ParseError::line(
             path,
             table.header_line,
@@ -133,77 +145,118 @@ pub fn parse(
             ),
         ));
     }
-    let consumed_col = table.find(&["energy_consumed"]);
-    let text_of = |row: &Row, name: &str| {
-        table
-            .find(&[name])
-            .map(|c| table.cell(row, c).to_string())
-            .filter(|s| !s.is_empty())
+    Ok(Columns {
+        run_id,
+        timestamp,
+        duration,
+        components,
+        consumed: table.find(&["energy_consumed"]),
+    })
+}
+
+/// The non-empty text of column `name`, where the file has it.
+fn text_of(table: &Table, row: &Row, name: &str) -> Option<String> {
+    table
+        .find(&[name])
+        .map(|c| table.cell(row, c).to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// One row of the file.
+fn read_row(
+    table: &Table,
+    cols: &Columns,
+    zone: &Zone,
+    row: &Row,
+) -> Result<CodeCarbonRow, ParseError> {
+    let run_id = table.cell(row, cols.run_id).to_string();
+    if run_id.is_empty() {
+        return Err(table.error(row, cols.run_id, "empty run_id"));
+    }
+    let ts = table.cell(row, cols.timestamp);
+    let end_wall =
+        parse_datetime(ts, Some(zone)).map_err(|m| table.error(row, cols.timestamp, m))?;
+    let duration_s = match table.number(row, cols.duration)? {
+        // Up to a year: more is a corrupt row, and would overflow the clock.
+        Some(d) if d > 0.0 && d < 3.2e7 => d,
+        _ => {
+            return Err(table.error(
+                row,
+                cols.duration,
+                "the duration must be a positive number of s, below a year",
+            ))
+        }
     };
-    let mut runs: Vec<CodeCarbonRow> = Vec::new();
-    let mut merged = 0usize;
-    for row in &table.rows {
-        let run_id = table.cell(row, id_col).to_string();
-        if run_id.is_empty() {
-            return Err(table.error(row, id_col, "empty run_id"));
-        }
-        let ts = table.cell(row, ts_col);
-        let end_wall = parse_datetime(ts, Some(zone)).map_err(|m| table.error(row, ts_col, m))?;
-        let duration_s = match table.number(row, dur_col)? {
-            // Up to a year: more is a corrupt row, and would overflow the clock.
-            Some(d) if d > 0.0 && d < 3.2e7 => d,
-            _ => {
-                return Err(table.error(
-                    row,
-                    dur_col,
-                    "the duration must be a positive number of s, below a year",
-                ))
-            }
-        };
-        let mut energy_kwh = [None; 3];
-        for (slot, col) in energy_kwh.iter_mut().zip(&comp_cols) {
-            if let Some(c) = *col {
-                *slot = table.number(row, c)?;
-                if slot.is_some_and(|v| v < 0.0) {
-                    return Err(table.error(row, c, "negative energy"));
-                }
+    let mut energy_kwh = [None; 3];
+    for (slot, col) in energy_kwh.iter_mut().zip(&cols.components) {
+        if let Some(c) = *col {
+            *slot = table.number(row, c)?;
+            if slot.is_some_and(|v| v < 0.0) {
+                return Err(table.error(row, c, "negative energy"));
             }
         }
-        let mut extra = BTreeMap::new();
-        for name in EXTRA_TEXT {
-            if let Some(v) = text_of(row, name) {
+    }
+    let extra = extra_of(table, row)?;
+    Ok(CodeCarbonRow {
+        line: row.line,
+        run_id,
+        end_wall,
+        duration_s,
+        energy_kwh,
+        energy_consumed_kwh: match cols.consumed {
+            Some(c) => table.number(row, c)?,
+            None => None,
+        },
+        host: host_of(table, row),
+        extra,
+    })
+}
+
+/// The row's [`EXTRA_TEXT`] and [`EXTRA_NUMBERS`] cells that are filled.
+fn extra_of(table: &Table, row: &Row) -> Result<BTreeMap<String, serde_json::Value>, ParseError> {
+    let mut extra = BTreeMap::new();
+    for name in EXTRA_TEXT {
+        if let Some(v) = text_of(table, row, name) {
+            extra.insert(name.to_string(), v.into());
+        }
+    }
+    for name in EXTRA_NUMBERS {
+        if let Some(c) = table.find(&[name]) {
+            if let Some(v) = table.number(row, c)? {
                 extra.insert(name.to_string(), v.into());
             }
         }
-        for name in EXTRA_NUMBERS {
-            if let Some(c) = table.find(&[name]) {
-                if let Some(v) = table.number(row, c)? {
-                    extra.insert(name.to_string(), v.into());
-                }
-            }
-        }
-        let count = |name: &str| text_of(row, name).and_then(|s| s.parse::<f64>().ok());
-        let row = CodeCarbonRow {
-            line: row.line,
-            run_id,
-            end_wall,
-            duration_s,
-            energy_kwh,
-            energy_consumed_kwh: match consumed_col {
-                Some(c) => table.number(row, c)?,
-                None => None,
-            },
-            host: HostFacts {
-                cpu_model: text_of(row, "cpu_model").unwrap_or_default(),
-                cpu_cores: count("cpu_count").map_or(0, |v| v as u32),
-                // CodeCarbon gives RAM in GB (GiB, computed from bytes / 1024³).
-                memory_bytes: count("ram_total_size").map_or(0, |g| (g * 1024f64.powi(3)) as u64),
-                gpus: gpus_of(text_of(row, "gpu_model").as_deref()),
-                os: text_of(row, "os").unwrap_or_default(),
-                ..HostFacts::default()
-            },
-            extra,
-        };
+    }
+    Ok(extra)
+}
+
+/// The machine as the row describes it.
+fn host_of(table: &Table, row: &Row) -> HostFacts {
+    let count = |name: &str| text_of(table, row, name).and_then(|s| s.parse::<f64>().ok());
+    HostFacts {
+        cpu_model: text_of(table, row, "cpu_model").unwrap_or_default(),
+        cpu_cores: count("cpu_count").map_or(0, |v| v as u32),
+        // CodeCarbon gives RAM in GB (GiB, computed from bytes / 1024³).
+        memory_bytes: count("ram_total_size").map_or(0, |g| (g * 1024f64.powi(3)) as u64),
+        gpus: gpus_of(text_of(table, row, "gpu_model").as_deref()),
+        os: text_of(table, row, "os").unwrap_or_default(),
+        ..HostFacts::default()
+    }
+}
+
+/// Parses an emissions file; the notes say what was merged.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    zone: &Zone,
+) -> Result<(Vec<CodeCarbonRow>, Vec<String>), ParseError> {
+    refuse_json(path, text)?;
+    let table = Table::csv(path, text)?;
+    let cols = columns(path, &table)?;
+    let mut runs: Vec<CodeCarbonRow> = Vec::new();
+    let mut merged = 0usize;
+    for row in &table.rows {
+        let row = read_row(&table, &cols, zone, row)?;
         match runs.iter_mut().find(|r| r.run_id == row.run_id) {
             Some(r) => {
                 *r = row;
@@ -249,59 +302,42 @@ fn gpus_of(model: Option<&str>) -> Vec<GpuFacts> {
         .collect()
 }
 
-/// Builds the run of one row.
-pub fn to_run(
-    row: &CodeCarbonRow,
-    labels: &RunLabels,
-    measured: &[String],
-    imported: ImportInfo,
-    command: Vec<String>,
-    notes: &[String],
-) -> Result<ImportedRun, ImportError> {
-    let duration_ns = (row.duration_s * 1e9).round() as i64;
-    let mut sources = Vec::new();
-    let mut samples = Vec::new();
-    let mut summary = Vec::new();
+/// What one row's components give: their sources, two counter readings
+/// each, and the summary.
+struct Components {
+    sources: Vec<SourceInfo>,
+    samples: Vec<SampleRow>,
+    summary: Vec<SourceSummary>,
+}
+
+/// The components with energy above 0; `measured` names those declared
+/// measured.
+fn components(row: &CodeCarbonRow, measured: &[String], duration_ns: i64) -> Components {
+    let mut out = Components {
+        sources: Vec::new(),
+        samples: Vec::new(),
+        summary: Vec::new(),
+    };
     for ((name, column, domain), kwh) in COMPONENTS.iter().zip(row.energy_kwh) {
         let Some(kwh) = kwh.filter(|v| *v > 0.0) else {
             continue;
         };
-        let index = sources.len() as u16;
+        let index = out.sources.len() as u16;
         let energy_j = kwh * J_PER_KWH;
         let mean_w = (energy_j / row.duration_s) as f32;
         let is_measured = measured.iter().any(|m| m == name);
-        let mut settings = BTreeMap::new();
-        settings.insert("column".to_string(), serde_json::Value::from(*column));
-        settings.insert("unit".to_string(), serde_json::Value::from("kWh"));
-        sources.push(SourceInfo {
-            id: format!("codecarbon:{name}"),
-            domain: *domain,
-            method: if is_measured {
-                Method::MeasuredCounter
-            } else {
-                Method::Modelled
-            },
-            description: format!(
-                "CodeCarbon `{column}` total over the run ({})",
-                if is_measured {
-                    "declared measured with --codecarbon-measured"
-                } else {
-                    "CodeCarbon's estimate"
-                }
-            ),
-            poll_hz: 1.0 / row.duration_s,
-            settings,
-        });
+        out.sources
+            .push(component_source(row, (name, column, *domain), is_measured));
         let energy_uj = (energy_j * 1e6).round() as i64;
         for (t_ns, e) in [(0, 0), (duration_ns, energy_uj)] {
-            samples.push(SampleRow {
+            out.samples.push(SampleRow {
                 t_ns,
                 source: index,
                 power_w: Some(mean_w),
                 energy_uj: Some(e),
             });
         }
-        summary.push(SourceSummary {
+        out.summary.push(SourceSummary {
             id: format!("codecarbon:{name}"),
             samples: 2,
             first_ns: 0,
@@ -309,12 +345,42 @@ pub fn to_run(
             energy_j,
         });
     }
-    if sources.is_empty() {
-        return Err(ImportError::Invalid(format!(
-            "line {}: run {} has no component energy above 0",
-            row.line, row.run_id
-        )));
+    out
+}
+
+/// The source of one component: (name, column, domain) of [`COMPONENTS`].
+fn component_source(
+    row: &CodeCarbonRow,
+    (name, column, domain): (&str, &str, Domain),
+    is_measured: bool,
+) -> SourceInfo {
+    let mut settings = BTreeMap::new();
+    settings.insert("column".to_string(), serde_json::Value::from(column));
+    settings.insert("unit".to_string(), serde_json::Value::from("kWh"));
+    SourceInfo {
+        id: format!("codecarbon:{name}"),
+        domain,
+        method: if is_measured {
+            Method::MeasuredCounter
+        } else {
+            Method::Modelled
+        },
+        description: format!(
+            "CodeCarbon `{column}` total over the run ({})",
+            if is_measured {
+                "declared measured with --codecarbon-measured"
+            } else {
+                "CodeCarbon's estimate"
+            }
+        ),
+        poll_hz: 1.0 / row.duration_s,
+        settings,
     }
+}
+
+/// The file's notes, what the run's sources are, and whether
+/// `energy_consumed` disagrees with the components.
+fn run_warnings(row: &CodeCarbonRow, notes: &[String]) -> Vec<String> {
     let mut warnings: Vec<String> = notes.to_vec();
     warnings.push(
         "CodeCarbon gives one total per component: each source is two counter readings (start \
@@ -335,6 +401,31 @@ pub fn to_run(
             ));
         }
     }
+    warnings
+}
+
+/// Builds the run of one row.
+pub fn to_run(
+    row: &CodeCarbonRow,
+    labels: &RunLabels,
+    measured: &[String],
+    imported: ImportInfo,
+    command: Vec<String>,
+    notes: &[String],
+) -> Result<ImportedRun, ImportError> {
+    let duration_ns = (row.duration_s * 1e9).round() as i64;
+    let Components {
+        sources,
+        mut samples,
+        summary,
+    } = components(row, measured, duration_ns);
+    if sources.is_empty() {
+        return Err(ImportError::Invalid(format!(
+            "line {}: run {} has no component energy above 0",
+            row.line, row.run_id
+        )));
+    }
+    let warnings = run_warnings(row, notes);
     let labels = RunLabels {
         run_id: Some(row.run_id.clone()),
         ..labels.clone()

@@ -50,42 +50,57 @@ pub(crate) const ALIASES: Aliases = Aliases {
 /// One epoch's rows.
 type Group<'a> = (i64, Vec<&'a Row>);
 
-/// Parses a Lightning `metrics.csv`: one log per run it holds.
-pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<Vec<EpochLog>, ParseError> {
-    let table = Table::csv(path, text)?;
-    let e_col = table.require("epoch", "the epoch column")?;
-    let step_col = table.find(&["step"]);
-    let metrics = MetricColumns::resolve(&table, names, &ALIASES)?;
-    // Group rows by epoch, in order, and the groups into runs.
-    let mut runs: Vec<Vec<Group>> = vec![Vec::new()];
-    let mut first: Option<i64> = None;
-    let mut last_step: Option<f64> = None;
-    for row in &table.rows {
-        if is_header_again(&table, row) {
-            if runs.last().is_some_and(|r| !r.is_empty()) {
-                runs.push(Vec::new());
+/// Groups rows by epoch, in order, and the groups into runs.
+struct Grouper<'t> {
+    table: &'t Table,
+    e_col: usize,
+    step_col: Option<usize>,
+    runs: Vec<Vec<Group<'t>>>,
+    /// The first epoch number of the file: where a new run starts.
+    first: Option<i64>,
+    last_step: Option<f64>,
+}
+
+impl<'t> Grouper<'t> {
+    /// One row: a repeated header ends the run; a row without an epoch is
+    /// left out.
+    fn row(&mut self, row: &'t Row) -> Result<(), ParseError> {
+        let table = self.table;
+        if is_header_again(table, row) {
+            if self.runs.last().is_some_and(|r| !r.is_empty()) {
+                self.runs.push(Vec::new());
             }
-            last_step = None;
-            continue;
+            self.last_step = None;
+            return Ok(());
         }
-        if table.cell(row, e_col).is_empty() {
-            continue;
+        if table.cell(row, self.e_col).is_empty() {
+            return Ok(());
         }
-        let n = epoch_number(&table, row, e_col)?;
-        let f = *first.get_or_insert(n);
-        let step = match step_col {
+        let n = epoch_number(table, row, self.e_col)?;
+        let f = *self.first.get_or_insert(n);
+        let step = match self.step_col {
             Some(c) => table.number(row, c)?,
             None => None,
         };
-        let step_back = matches!((last_step, step), (Some(a), Some(b)) if b < a);
+        let step_back = matches!((self.last_step, step), (Some(a), Some(b)) if b < a);
         if step.is_some() {
-            last_step = step;
+            self.last_step = step;
         }
-        let Some(run) = runs.last_mut() else { continue };
+        self.place(row, n, f, step_back)
+    }
+
+    /// Row of epoch `n` (the file's first epoch `f`): a new run where the
+    /// epoch is `f` again or the step went back, else the current epoch or
+    /// the next one; going back otherwise is an error.
+    fn place(&mut self, row: &'t Row, n: i64, f: i64, step_back: bool) -> Result<(), ParseError> {
+        let (table, e_col) = (self.table, self.e_col);
+        let Some(run) = self.runs.last_mut() else {
+            return Ok(());
+        };
         let last = run.last().map(|(e, _)| *e);
         match last {
             Some(last) if n == f && (n != last || step_back) => {
-                runs.push(vec![(n, vec![row])]);
+                self.runs.push(vec![(n, vec![row])]);
             }
             Some(last) if step_back => {
                 return Err(table.error(
@@ -114,7 +129,61 @@ pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<Vec<EpochLo
             }
             _ => run.push((n, vec![row])),
         }
+        Ok(())
     }
+}
+
+/// Each metric of one epoch: the last non-empty value of its rows.
+fn epoch_entry(
+    table: &Table,
+    metrics: &MetricColumns,
+    names: &MetricNames,
+    rows: &[&Row],
+    epoch: u32,
+) -> Result<EpochEntry, ParseError> {
+    let mut values = [None; 4];
+    for row in rows {
+        for (slot, v) in values
+            .iter_mut()
+            .zip(metrics.read(table, row, names.acc_percent)?)
+        {
+            if v.is_some() {
+                *slot = v;
+            }
+        }
+    }
+    let [train_acc, test_acc, train_loss, test_loss] = values;
+    Ok(EpochEntry {
+        line: rows.last().map_or(0, |r| r.line),
+        epoch,
+        train_acc,
+        test_acc,
+        train_loss,
+        test_loss,
+        examples: None,
+        start: None,
+        end: None,
+    })
+}
+
+/// Parses a Lightning `metrics.csv`: one log per run it holds.
+pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<Vec<EpochLog>, ParseError> {
+    let table = Table::csv(path, text)?;
+    let e_col = table.require("epoch", "the epoch column")?;
+    let step_col = table.find(&["step"]);
+    let metrics = MetricColumns::resolve(&table, names, &ALIASES)?;
+    let mut grouper = Grouper {
+        table: &table,
+        e_col,
+        step_col,
+        runs: vec![Vec::new()],
+        first: None,
+        last_step: None,
+    };
+    for row in &table.rows {
+        grouper.row(row)?;
+    }
+    let mut runs = grouper.runs;
     runs.retain(|r| !r.is_empty());
     if runs.is_empty() {
         return Err(ParseError::line(
@@ -129,30 +198,7 @@ pub fn parse(path: &Path, text: &str, names: &MetricNames) -> Result<Vec<EpochLo
         let epochs = number_epochs(&table, &firsts, e_col, Base::Zero)?;
         let mut entries = Vec::with_capacity(groups.len());
         for ((_, rows), epoch) in groups.iter().zip(epochs) {
-            let mut values = [None; 4];
-            for row in rows {
-                for (slot, v) in
-                    values
-                        .iter_mut()
-                        .zip(metrics.read(&table, row, names.acc_percent)?)
-                {
-                    if v.is_some() {
-                        *slot = v;
-                    }
-                }
-            }
-            let [train_acc, test_acc, train_loss, test_loss] = values;
-            entries.push(EpochEntry {
-                line: rows.last().map_or(0, |r| r.line),
-                epoch,
-                train_acc,
-                test_acc,
-                train_loss,
-                test_loss,
-                examples: None,
-                start: None,
-                end: None,
-            });
+            entries.push(epoch_entry(&table, &metrics, names, rows, epoch)?);
         }
         logs.push(EpochLog {
             path: path.to_path_buf(),
