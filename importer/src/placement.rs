@@ -21,7 +21,7 @@
 //! analyzer refuse the run later, so the import refuses it now, naming the
 //! epoch.
 
-use super::epoch_log::{epoch_number, number_epochs, Base, EpochLog};
+use super::epoch_log::{epoch_number, number_epochs, Base, EpochEntry, EpochLog};
 use super::table::{Row, Table};
 use super::time::{parse_datetime, parse_duration_ns, parse_stamp, Stamp, TimeUnit, Zone};
 use super::{ImportError, ParseError};
@@ -208,93 +208,11 @@ pub fn place(
     placement: &Placement,
     clock: &Clock,
 ) -> Result<Vec<EpochRow>, ImportError> {
-    let file = log.path.display();
-    let n = log.entries.len();
-    let invalid = |m: String| ImportError::Invalid(m);
-    let bounds: Vec<(i64, i64)> = match placement {
-        Placement::Log => log
-            .entries
-            .iter()
-            .map(|e| {
-                let (Some(s), Some(t)) = (e.start, e.end) else {
-                    return Err(invalid(format!(
-                        "{file}: line {}: epoch {} has no {} time; place the epochs with \
-                         --epoch-times FILE or --equal-epochs START..END",
-                        e.line,
-                        e.epoch,
-                        if e.start.is_none() { "start" } else { "end" }
-                    )));
-                };
-                let at = |x| {
-                    clock
-                        .run_ns(x)
-                        .map_err(|m| invalid(format!("{file}: line {}: {m}", e.line)))
-                };
-                Ok((at(s)?, at(t)?))
-            })
-            .collect::<Result<_, _>>()?,
-        Placement::Equal { start, end, text } => {
-            let w = |b: &Bound| {
-                b.resolve(clock)
-                    .map_err(|m| invalid(format!("--equal-epochs {text}: {m}")))
-            };
-            let (a, b) = (w(start)?, w(end)?);
-            if b <= a {
-                return Err(invalid(format!(
-                    "--equal-epochs {text}: the window ({:.3} s .. {:.3} s) is empty",
-                    secs(a),
-                    secs(b)
-                )));
-            }
-            let cut = |k: usize| {
-                (i128::from(a) + (i128::from(b) - i128::from(a)) * k as i128 / n.max(1) as i128)
-                    as i64
-            };
-            (0..n).map(|k| (cut(k), cut(k + 1))).collect()
-        }
-        Placement::Times { path, rows } => {
-            listed_bounds(log, &path.display().to_string(), "epochs", rows, clock)?
-        }
-        Placement::Windows { what, rows, .. } => listed_bounds(log, what, "windows", rows, clock)?,
-    };
-    let (lo, hi) = clock.covered;
-    let mut rows = Vec::with_capacity(n);
+    let bounds = epoch_bounds(log, placement, clock)?;
+    let mut rows = Vec::with_capacity(log.entries.len());
     let mut prev_end: Option<i64> = None;
     for (e, (s, t)) in log.entries.iter().zip(bounds) {
-        let whose = || match placement {
-            Placement::Log => format!("{file}: line {}: epoch {}", e.line, e.epoch),
-            other => format!("epoch {} (placed by {})", e.epoch, other.describe()),
-        };
-        if t <= s {
-            return Err(invalid(format!(
-                "{} ends ({:.3} s) before it starts ({:.3} s)",
-                whose(),
-                secs(t),
-                secs(s)
-            )));
-        }
-        if let Some(p) = prev_end {
-            if s < p {
-                return Err(invalid(format!(
-                    "{} starts ({:.3} s) before the previous epoch ends ({:.3} s)",
-                    whose(),
-                    secs(s),
-                    secs(p)
-                )));
-            }
-        }
-        if s < lo || t > hi {
-            return Err(invalid(format!(
-                "{} spans {:.3} s .. {:.3} s, outside the {:.3} s .. {:.3} s that every power \
-                 source covers (times count from the run's zero: the first sample of a \
-                 timestamped log, the start of one without timestamps)",
-                whose(),
-                secs(s),
-                secs(t),
-                secs(lo),
-                secs(hi)
-            )));
-        }
+        check_epoch(log, placement, clock, e, (s, t), prev_end)?;
         prev_end = Some(t);
         rows.push(EpochRow {
             epoch: e.epoch,
@@ -308,6 +226,127 @@ pub fn place(
         });
     }
     Ok(rows)
+}
+
+/// Each epoch's (start, end) on the run's clock, by the placement's rule.
+fn epoch_bounds(
+    log: &EpochLog,
+    placement: &Placement,
+    clock: &Clock,
+) -> Result<Vec<(i64, i64)>, ImportError> {
+    match placement {
+        Placement::Log => log_bounds(log, clock),
+        Placement::Equal { start, end, text } => {
+            equal_bounds(log.entries.len(), (start, end), text, clock)
+        }
+        Placement::Times { path, rows } => {
+            listed_bounds(log, &path.display().to_string(), "epochs", rows, clock)
+        }
+        Placement::Windows { what, rows, .. } => listed_bounds(log, what, "windows", rows, clock),
+    }
+}
+
+/// The log's own times; every epoch needs both.
+fn log_bounds(log: &EpochLog, clock: &Clock) -> Result<Vec<(i64, i64)>, ImportError> {
+    let file = log.path.display();
+    let invalid = |m: String| ImportError::Invalid(m);
+    log.entries
+        .iter()
+        .map(|e| {
+            let (Some(s), Some(t)) = (e.start, e.end) else {
+                return Err(invalid(format!(
+                    "{file}: line {}: epoch {} has no {} time; place the epochs with \
+                     --epoch-times FILE or --equal-epochs START..END",
+                    e.line,
+                    e.epoch,
+                    if e.start.is_none() { "start" } else { "end" }
+                )));
+            };
+            let at = |x| {
+                clock
+                    .run_ns(x)
+                    .map_err(|m| invalid(format!("{file}: line {}: {m}", e.line)))
+            };
+            Ok((at(s)?, at(t)?))
+        })
+        .collect()
+}
+
+/// `--equal-epochs START..END` (`text` as given): the window cut into `n`
+/// equal parts.
+fn equal_bounds(
+    n: usize,
+    (start, end): (&Bound, &Bound),
+    text: &str,
+    clock: &Clock,
+) -> Result<Vec<(i64, i64)>, ImportError> {
+    let invalid = |m: String| ImportError::Invalid(m);
+    let w = |b: &Bound| {
+        b.resolve(clock)
+            .map_err(|m| invalid(format!("--equal-epochs {text}: {m}")))
+    };
+    let (a, b) = (w(start)?, w(end)?);
+    if b <= a {
+        return Err(invalid(format!(
+            "--equal-epochs {text}: the window ({:.3} s .. {:.3} s) is empty",
+            secs(a),
+            secs(b)
+        )));
+    }
+    let cut = |k: usize| {
+        (i128::from(a) + (i128::from(b) - i128::from(a)) * k as i128 / n.max(1) as i128) as i64
+    };
+    Ok((0..n).map(|k| (cut(k), cut(k + 1))).collect())
+}
+
+/// Epoch `e` placed at `(s, t)` must end after it starts, start no earlier
+/// than the previous one ends, and lie within what every source covers.
+fn check_epoch(
+    log: &EpochLog,
+    placement: &Placement,
+    clock: &Clock,
+    e: &EpochEntry,
+    (s, t): (i64, i64),
+    prev_end: Option<i64>,
+) -> Result<(), ImportError> {
+    let file = log.path.display();
+    let invalid = |m: String| ImportError::Invalid(m);
+    let (lo, hi) = clock.covered;
+    let whose = || match placement {
+        Placement::Log => format!("{file}: line {}: epoch {}", e.line, e.epoch),
+        other => format!("epoch {} (placed by {})", e.epoch, other.describe()),
+    };
+    if t <= s {
+        return Err(invalid(format!(
+            "{} ends ({:.3} s) before it starts ({:.3} s)",
+            whose(),
+            secs(t),
+            secs(s)
+        )));
+    }
+    if let Some(p) = prev_end {
+        if s < p {
+            return Err(invalid(format!(
+                "{} starts ({:.3} s) before the previous epoch ends ({:.3} s)",
+                whose(),
+                secs(s),
+                secs(p)
+            )));
+        }
+    }
+    if s < lo || t > hi {
+        return Err(invalid(format!(
+            "{} spans {:.3} s .. {:.3} s, outside the {:.3} s .. {:.3} s that every power \
+             source covers (times count from the run's zero: the first sample of a \
+             timestamped log, the start of one without timestamps)",
+            whose(),
+            secs(s),
+            secs(t),
+            secs(lo),
+            secs(hi)
+        )));
+    }
+    Ok(())
 }
 
 /// The bounds a list of times gives (`--epoch-times`, a log's windows):
