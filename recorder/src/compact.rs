@@ -100,22 +100,81 @@ pub fn compact_samples(
     let segments = segment_files(&samples)?;
     let mut report = CompactReport {
         segments_in: segments.len(),
+        bytes_before: total_bytes(&segments)?,
         ..CompactReport::default()
     };
-    for s in &segments {
-        report.bytes_before += fs::metadata(s).map_err(io_err(s))?.len();
-    }
     if segments.len() <= 1 {
-        report.skipped = Some("one segment or none: nothing to compact".into());
-        report.bytes_after = report.bytes_before;
-        return Ok(report);
+        return Ok(kept(
+            report,
+            "one segment or none: nothing to compact".into(),
+        ));
     }
-    if staging.exists() {
+    let out_path = fresh_staging(&staging)?;
+    let rows = write_by_source(&segments, n_sources, run_id, &out_path)?;
+    report.rows = rows.written;
+    if rows.written != rows.read {
+        // A row with a source index outside the manifest: keep everything.
         fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+        let why = format!(
+            "row count mismatch ({} of {}); segments kept",
+            rows.written, rows.read
+        );
+        return Ok(kept(report, why));
     }
-    fs::create_dir(&staging).map_err(io_err(&staging))?;
-    let out_path = staging.join("part-000000.parquet");
-    let out = File::create(&out_path).map_err(io_err(&out_path))?;
+    if let Err(e) = swap_in(run_dir, &staging, &out_path)? {
+        fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+        let why = format!("this file system cannot swap folders atomically ({e}); segments kept");
+        return Ok(kept(report, why));
+    }
+    crate::fsutil::sync_dir(run_dir).map_err(io_err(run_dir))?;
+    fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+    report.bytes_after = fs::metadata(samples.join("part-000000.parquet"))
+        .map_err(io_err(&samples))?
+        .len();
+    Ok(report)
+}
+
+/// The report of a run whose segments stay as they are, and why.
+fn kept(report: CompactReport, why: String) -> CompactReport {
+    CompactReport {
+        skipped: Some(why),
+        bytes_after: report.bytes_before,
+        ..report
+    }
+}
+
+/// The summed sizes of `files`, in bytes.
+fn total_bytes(files: &[PathBuf]) -> Result<u64, SinkError> {
+    let mut bytes = 0;
+    for f in files {
+        bytes += fs::metadata(f).map_err(io_err(f))?.len();
+    }
+    Ok(bytes)
+}
+
+/// Empties (or makes) the staging folder; returns the compacted file's path.
+fn fresh_staging(staging: &Path) -> Result<PathBuf, SinkError> {
+    if staging.exists() {
+        fs::remove_dir_all(staging).map_err(io_err(staging))?;
+    }
+    fs::create_dir(staging).map_err(io_err(staging))?;
+    Ok(staging.join("part-000000.parquet"))
+}
+
+/// Rows read from the segments and rows written to the compacted file.
+struct RowCounts {
+    read: u64,
+    written: u64,
+}
+
+/// Writes every segment's rows to `out_path`, source by source.
+fn write_by_source(
+    segments: &[PathBuf],
+    n_sources: usize,
+    run_id: &str,
+    out_path: &Path,
+) -> Result<RowCounts, SinkError> {
+    let out = File::create(out_path).map_err(io_err(out_path))?;
     let schema = trainwatt_trace::writer::samples_schema();
     let mut writer = ArrowWriter::try_new(
         out,
@@ -125,76 +184,73 @@ pub fn compact_samples(
             parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()),
         )),
     )
-    .map_err(pq_err(&out_path))?;
-    let mut rows_in = 0u64;
+    .map_err(pq_err(out_path))?;
+    let mut rows = RowCounts {
+        read: 0,
+        written: 0,
+    };
     for source in 0..n_sources {
-        for seg in &segments {
+        for seg in segments {
             for batch in open_batches(seg)? {
                 let batch = batch?;
                 if source == 0 {
-                    rows_in += batch.num_rows() as u64;
+                    rows.read += batch.num_rows() as u64;
                 }
-                let keys = batch
-                    .column_by_name(sc::SOURCE)
-                    .and_then(|c| c.as_dictionary_opt::<Int16Type>())
-                    .map(|d| d.keys().clone())
-                    .ok_or_else(|| SinkError::Io {
-                        path: seg.clone(),
-                        source: std::io::Error::other("segment has no dictionary `source` column"),
-                    })?;
-                let mask: arrow::array::BooleanArray = keys
-                    .iter()
-                    .map(|k| Some(k == Some(source as i16)))
-                    .collect();
-                let part =
-                    filter_record_batch(&batch, &mask).map_err(|source| SinkError::Arrow {
-                        path: seg.clone(),
-                        source,
-                    })?;
+                let part = rows_of_source(&batch, seg, source)?;
                 if part.num_rows() > 0 {
-                    report.rows += part.num_rows() as u64;
-                    writer.write(&part).map_err(pq_err(&out_path))?;
+                    rows.written += part.num_rows() as u64;
+                    writer.write(&part).map_err(pq_err(out_path))?;
                 }
             }
         }
     }
-    writer.close().map_err(pq_err(&out_path))?;
-    if report.rows != rows_in {
-        // A row with a source index outside the manifest: keep everything.
-        fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
-        report.skipped = Some(format!(
-            "row count mismatch ({} of {rows_in}); segments kept",
-            report.rows
-        ));
-        report.bytes_after = report.bytes_before;
-        return Ok(report);
-    }
-    File::open(&out_path)
+    writer.close().map_err(pq_err(out_path))?;
+    Ok(rows)
+}
+
+/// The rows of `batch` (read from `seg`) whose source index is `source`.
+fn rows_of_source(
+    batch: &RecordBatch,
+    seg: &Path,
+    source: usize,
+) -> Result<RecordBatch, SinkError> {
+    let keys = batch
+        .column_by_name(sc::SOURCE)
+        .and_then(|c| c.as_dictionary_opt::<Int16Type>())
+        .map(|d| d.keys().clone())
+        .ok_or_else(|| SinkError::Io {
+            path: seg.to_path_buf(),
+            source: std::io::Error::other("segment has no dictionary `source` column"),
+        })?;
+    let mask: arrow::array::BooleanArray = keys
+        .iter()
+        .map(|k| Some(k == Some(source as i16)))
+        .collect();
+    filter_record_batch(batch, &mask).map_err(|source| SinkError::Arrow {
+        path: seg.to_path_buf(),
+        source,
+    })
+}
+
+/// Makes the compacted file durable and exchanges `samples.new/` with
+/// `samples/`; the inner error is a file system that cannot exchange.
+fn swap_in(
+    run_dir: &Path,
+    staging: &Path,
+    out_path: &Path,
+) -> Result<Result<(), nix::Error>, SinkError> {
+    File::open(out_path)
         .and_then(|f| f.sync_all())
-        .map_err(io_err(&out_path))?;
-    crate::fsutil::sync_dir(&staging).map_err(io_err(&staging))?;
+        .map_err(io_err(out_path))?;
+    crate::fsutil::sync_dir(staging).map_err(io_err(staging))?;
     let dir = File::open(run_dir).map_err(io_err(run_dir))?;
-    let swapped = nix::fcntl::renameat2(
+    Ok(nix::fcntl::renameat2(
         &dir,
         STAGING_DIR,
         &dir,
         SAMPLES_DIR,
         nix::fcntl::RenameFlags::RENAME_EXCHANGE,
-    );
-    if let Err(e) = swapped {
-        fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
-        report.skipped = Some(format!(
-            "this file system cannot swap folders atomically ({e}); segments kept"
-        ));
-        report.bytes_after = report.bytes_before;
-        return Ok(report);
-    }
-    crate::fsutil::sync_dir(run_dir).map_err(io_err(run_dir))?;
-    fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
-    report.bytes_after = fs::metadata(samples.join("part-000000.parquet"))
-        .map_err(io_err(&samples))?
-        .len();
-    Ok(report)
+    ))
 }
 
 #[cfg(test)]
