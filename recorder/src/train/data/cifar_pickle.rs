@@ -28,8 +28,10 @@
 //! Arrays must be C-ordered `uint8` (`'u1'`); a second reference (`BINGET`)
 //! to a list, dict or array is refused, since the batches hold none.
 
+mod error;
+
+pub use error::{name, ErrorKind, PickleError};
 use std::collections::HashMap;
-use std::fmt;
 use std::rc::Rc;
 
 /// A decoded value.
@@ -107,109 +109,6 @@ pub enum Global {
     Dtype,
     /// `_codecs.encode`.
     Encode,
-}
-
-/// Why a pickle was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The bytes end inside an opcode's argument or before `STOP`.
-    Truncated,
-    /// An opcode these files never use.
-    UnknownOpcode,
-    /// A `PROTO` other than 2.
-    Protocol(u8),
-    /// A `GLOBAL` other than the accepted ones.
-    Global(String),
-    /// An array of another dtype than uint8.
-    Dtype(String),
-    /// Anything else out of place (stack, memo, argument types…).
-    Malformed(String),
-}
-
-/// A refusal, with where it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PickleError {
-    /// Byte offset of the opcode (or of the end, when truncated).
-    pub offset: usize,
-    /// The opcode byte, when there is one.
-    pub opcode: Option<u8>,
-    /// What is wrong.
-    pub kind: ErrorKind,
-}
-
-impl fmt::Display for PickleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.opcode {
-            Some(op) => write!(
-                f,
-                "at byte {}, opcode {} (0x{op:02x}): ",
-                self.offset,
-                name(op)
-            )?,
-            None => write!(f, "at byte {}: ", self.offset)?,
-        }
-        match &self.kind {
-            ErrorKind::Truncated => f.write_str("truncated pickle: the file ends too early"),
-            ErrorKind::UnknownOpcode => {
-                f.write_str("unknown opcode (not one CIFAR-10 python batches use)")
-            }
-            ErrorKind::Protocol(p) => write!(f, "pickle protocol {p}; the batches are protocol 2"),
-            ErrorKind::Global(g) => write!(f, "unexpected global {g:?}"),
-            ErrorKind::Dtype(d) => write!(
-                f,
-                "array of dtype {d:?}{}; CIFAR-10 pixels are uint8 ('u1')",
-                if d.ends_with("f8") { " (float64)" } else { "" }
-            ),
-            ErrorKind::Malformed(what) => write!(f, "malformed pickle: {what}"),
-        }
-    }
-}
-
-impl std::error::Error for PickleError {}
-
-/// The name `pickletools` gives an opcode (accepted ones and a few others).
-pub fn name(op: u8) -> &'static str {
-    match op {
-        0x80 => "PROTO",
-        b'.' => "STOP",
-        b'(' => "MARK",
-        b'N' => "NONE",
-        0x88 => "NEWTRUE",
-        0x89 => "NEWFALSE",
-        b'K' => "BININT1",
-        b'M' => "BININT2",
-        b'J' => "BININT",
-        0x8a => "LONG1",
-        b'U' => "SHORT_BINSTRING",
-        b'T' => "BINSTRING",
-        b'X' => "BINUNICODE",
-        b'}' => "EMPTY_DICT",
-        b's' => "SETITEM",
-        b'u' => "SETITEMS",
-        b']' => "EMPTY_LIST",
-        b'a' => "APPEND",
-        b'e' => "APPENDS",
-        b't' => "TUPLE",
-        0x85 => "TUPLE1",
-        0x86 => "TUPLE2",
-        0x87 => "TUPLE3",
-        b'q' => "BINPUT",
-        b'r' => "LONG_BINPUT",
-        b'h' => "BINGET",
-        b'j' => "LONG_BINGET",
-        b'c' => "GLOBAL",
-        b'R' => "REDUCE",
-        b'b' => "BUILD",
-        b')' => "EMPTY_TUPLE",
-        b'G' => "BINFLOAT",
-        b'B' => "BINBYTES",
-        b'C' => "SHORT_BINBYTES",
-        0x8c => "SHORT_BINUNICODE",
-        0x93 => "STACK_GLOBAL",
-        0x94 => "MEMOIZE",
-        0x95 => "FRAME",
-        _ => "?",
-    }
 }
 
 struct Decoder<'a> {
@@ -343,30 +242,66 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Runs the opcode at `pos`; the decoded value once `STOP` is reached.
     fn step(&mut self) -> Result<Option<Value>, PickleError> {
         self.at = self.pos;
         self.op = self.bytes[self.pos];
         self.pos += 1;
-        let value = match self.op {
-            0x80 => match self.u8()? {
-                2 => return Ok(None),
-                p => return Err(self.err(ErrorKind::Protocol(p))),
-            },
-            b'.' => {
-                let v = self.pop()?;
-                if !self.stack.is_empty() || !self.marks.is_empty() {
-                    return self.bad("values left on the stack at STOP");
-                }
-                if self.pos != self.bytes.len() {
-                    let n = self.bytes.len() - self.pos;
-                    return self.bad(format!("{n} bytes after STOP"));
-                }
-                return Ok(Some(v));
-            }
+        match self.op {
+            0x80 => self.proto().map(|()| None),
+            b'.' => self.stop().map(Some),
             b'(' => {
                 self.marks.push(self.stack.len());
-                return Ok(None);
+                Ok(None)
             }
+            b'N' | 0x88 | 0x89 | b'K' | b'M' | b'J' | 0x8a => self.scalar().map(|()| None),
+            b'U' | b'T' | b'X' => self.string().map(|()| None),
+            b'}' | b']' | b't' | 0x85..=0x87 => self.new_container().map(|()| None),
+            b'a' | b'e' => self.append().map(|()| None),
+            b's' | b'u' => self.set_items().map(|()| None),
+            b'q' | b'r' | b'h' | b'j' => self.memo_op().map(|()| None),
+            b'c' => self.global().map(|()| None),
+            b'R' => {
+                let args = self.pop()?;
+                let func = self.pop()?;
+                let value = self.reduce(func, args)?;
+                self.stack.push(value);
+                Ok(None)
+            }
+            b'b' => {
+                let state = self.pop()?;
+                let built = self.build(state)?;
+                *self.top()? = built;
+                Ok(None)
+            }
+            _ => Err(self.err(ErrorKind::UnknownOpcode)),
+        }
+    }
+
+    /// `PROTO`: only protocol 2.
+    fn proto(&mut self) -> Result<(), PickleError> {
+        match self.u8()? {
+            2 => Ok(()),
+            p => Err(self.err(ErrorKind::Protocol(p))),
+        }
+    }
+
+    /// `STOP`: the one value left, which must end the bytes.
+    fn stop(&mut self) -> Result<Value, PickleError> {
+        let v = self.pop()?;
+        if !self.stack.is_empty() || !self.marks.is_empty() {
+            return self.bad("values left on the stack at STOP");
+        }
+        if self.pos != self.bytes.len() {
+            let n = self.bytes.len() - self.pos;
+            return self.bad(format!("{n} bytes after STOP"));
+        }
+        Ok(v)
+    }
+
+    /// `NONE`, `NEWTRUE`, `NEWFALSE`, `BININT1`, `BININT2`, `BININT`, `LONG1`.
+    fn scalar(&mut self) -> Result<(), PickleError> {
+        let value = match self.op {
             b'N' => Value::None,
             0x88 => Value::Bool(true),
             0x89 => Value::Bool(false),
@@ -376,21 +311,33 @@ impl<'a> Decoder<'a> {
                 Value::Int(i64::from(u16::from_le_bytes([b[0], b[1]])))
             }
             b'J' => Value::Int(i64::from(self.u32()? as i32)),
-            0x8a => {
-                let n = usize::from(self.u8()?);
-                let b = self.take(n)?;
-                if n > 8 {
-                    return self.bad("integer wider than 64 bits");
-                }
-                let fill = if b.last().is_some_and(|&x| x >= 0x80) {
-                    0xff
-                } else {
-                    0
-                };
-                let mut le = [fill; 8];
-                le[..n].copy_from_slice(b);
-                Value::Int(i64::from_le_bytes(le))
-            }
+            0x8a => self.long1()?,
+            _ => return Err(self.err(ErrorKind::UnknownOpcode)),
+        };
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `LONG1`: a little-endian two's-complement int of up to 8 bytes.
+    fn long1(&mut self) -> Result<Value, PickleError> {
+        let n = usize::from(self.u8()?);
+        let b = self.take(n)?;
+        if n > 8 {
+            return self.bad("integer wider than 64 bits");
+        }
+        let fill = if b.last().is_some_and(|&x| x >= 0x80) {
+            0xff
+        } else {
+            0
+        };
+        let mut le = [fill; 8];
+        le[..n].copy_from_slice(b);
+        Ok(Value::Int(i64::from_le_bytes(le)))
+    }
+
+    /// `SHORT_BINSTRING`, `BINSTRING` (as bytes) and `BINUNICODE`.
+    fn string(&mut self) -> Result<(), PickleError> {
+        let value = match self.op {
             b'U' => {
                 let n = usize::from(self.u8()?);
                 Value::Bytes(self.take(n)?.into())
@@ -407,84 +354,87 @@ impl<'a> Decoder<'a> {
                     Err(_) => return self.bad("BINUNICODE is not UTF-8"),
                 }
             }
-            b'}' => Value::Dict(Vec::new()),
-            b']' => Value::List(Vec::new()),
-            b'a' | b'e' => {
-                let items = if self.op == b'a' {
-                    vec![self.pop()?]
-                } else {
-                    self.pop_mark()?
-                };
-                match self.top()? {
-                    Value::List(list) => list.extend(items),
-                    _ => return self.bad("append to a non-list"),
-                }
-                return Ok(None);
-            }
-            b's' | b'u' => {
-                let items = if self.op == b's' {
-                    let v = self.pop()?;
-                    vec![self.pop()?, v]
-                } else {
-                    self.pop_mark()?
-                };
-                if items.len() % 2 != 0 {
-                    return self.bad("odd number of items for SETITEMS");
-                }
-                let mut it = items.into_iter();
-                match self.top()? {
-                    Value::Dict(dict) => {
-                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                            dict.push((k, v));
-                        }
-                    }
-                    _ => return self.bad("set item of a non-dict"),
-                }
-                return Ok(None);
-            }
-            b't' => Value::Tuple(self.pop_mark()?),
-            0x85..=0x87 => return self.tuple(usize::from(self.op - 0x84)).map(|()| None),
-            b'q' => {
-                return self
-                    .u8()
-                    .and_then(|i| self.put(u32::from(i)))
-                    .map(|()| None)
-            }
-            b'r' => return self.u32().and_then(|i| self.put(i)).map(|()| None),
-            b'h' => {
-                return self
-                    .u8()
-                    .and_then(|i| self.get(u32::from(i)))
-                    .map(|()| None)
-            }
-            b'j' => return self.u32().and_then(|i| self.get(i)).map(|()| None),
-            b'c' => {
-                let (module, name) = (self.line()?, self.line()?);
-                Value::Global(match (module, name) {
-                    ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => {
-                        Global::Reconstruct
-                    }
-                    ("numpy", "ndarray") => Global::Ndarray,
-                    ("numpy", "dtype") => Global::Dtype,
-                    ("_codecs", "encode") => Global::Encode,
-                    _ => return Err(self.err(ErrorKind::Global(format!("{module}.{name}")))),
-                })
-            }
-            b'R' => {
-                let args = self.pop()?;
-                let func = self.pop()?;
-                self.reduce(func, args)?
-            }
-            b'b' => {
-                let state = self.pop()?;
-                let built = self.build(state)?;
-                *self.top()? = built;
-                return Ok(None);
-            }
             _ => return Err(self.err(ErrorKind::UnknownOpcode)),
         };
         self.stack.push(value);
-        Ok(None)
+        Ok(())
+    }
+
+    /// `EMPTY_DICT`, `EMPTY_LIST`, `TUPLE`, `TUPLE1`, `TUPLE2`, `TUPLE3`.
+    fn new_container(&mut self) -> Result<(), PickleError> {
+        let value = match self.op {
+            b'}' => Value::Dict(Vec::new()),
+            b']' => Value::List(Vec::new()),
+            b't' => Value::Tuple(self.pop_mark()?),
+            0x85..=0x87 => return self.tuple(usize::from(self.op - 0x84)),
+            _ => return Err(self.err(ErrorKind::UnknownOpcode)),
+        };
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// `APPEND` (one item) and `APPENDS` (the items above the mark).
+    fn append(&mut self) -> Result<(), PickleError> {
+        let items = if self.op == b'a' {
+            vec![self.pop()?]
+        } else {
+            self.pop_mark()?
+        };
+        match self.top()? {
+            Value::List(list) => list.extend(items),
+            _ => return self.bad("append to a non-list"),
+        }
+        Ok(())
+    }
+
+    /// `SETITEM` (one pair) and `SETITEMS` (the pairs above the mark).
+    fn set_items(&mut self) -> Result<(), PickleError> {
+        let items = if self.op == b's' {
+            let v = self.pop()?;
+            vec![self.pop()?, v]
+        } else {
+            self.pop_mark()?
+        };
+        if items.len() % 2 != 0 {
+            return self.bad("odd number of items for SETITEMS");
+        }
+        let mut it = items.into_iter();
+        match self.top()? {
+            Value::Dict(dict) => {
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    dict.push((k, v));
+                }
+            }
+            _ => return self.bad("set item of a non-dict"),
+        }
+        Ok(())
+    }
+
+    /// `BINPUT`, `LONG_BINPUT`, `BINGET`, `LONG_BINGET`.
+    fn memo_op(&mut self) -> Result<(), PickleError> {
+        match self.op {
+            b'q' => self.u8().and_then(|i| self.put(u32::from(i))),
+            b'r' => self.u32().and_then(|i| self.put(i)),
+            b'h' => self.u8().and_then(|i| self.get(u32::from(i))),
+            b'j' => self.u32().and_then(|i| self.get(i)),
+            _ => Err(self.err(ErrorKind::UnknownOpcode)),
+        }
+    }
+
+    /// `GLOBAL`: one of the accepted globals, by module and name.
+    fn global(&mut self) -> Result<(), PickleError> {
+        let (module, name) = (self.line()?, self.line()?);
+        let global = match (module, name) {
+            ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => {
+                Global::Reconstruct
+            }
+            ("numpy", "ndarray") => Global::Ndarray,
+            ("numpy", "dtype") => Global::Dtype,
+            ("_codecs", "encode") => Global::Encode,
+            _ => return Err(self.err(ErrorKind::Global(format!("{module}.{name}")))),
+        };
+        self.stack.push(Value::Global(global));
+        Ok(())
     }
 
     fn reduce(&self, func: Value, args: Value) -> Result<Value, PickleError> {
@@ -578,71 +528,4 @@ fn latin1(text: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(bytes: &[u8]) -> PickleError {
-        decode(bytes).unwrap_err()
-    }
-
-    #[test]
-    fn small_pickles_decode() {
-        // {b'k': [1, -2, 70000, 2**40, -1], b'k': None}: the second key is a
-        // LONG_BINGET of the first (LONG_BINPUT 256); APPENDS, APPEND, LONG1
-        // and SETITEM.
-        let mut p = b"\x80\x02}q\x00U\x01kr\x00\x01\x00\x00]q\x01(K\x01J\xfe\xff\xff\xff".to_vec();
-        p.extend(b"J\x70\x11\x01\x00e\x8a\x06\x00\x00\x00\x00\x00\x01a\x8a\x01\xffas");
-        p.extend(b"j\x00\x01\x00\x00Ns.");
-        let v = decode(&p).unwrap();
-        let ints = [1, -2, 70_000, 1 << 40, -1].map(Value::Int).to_vec();
-        assert_eq!(v.get("k"), Some(&Value::List(ints)));
-        let Value::Dict(items) = &v else {
-            panic!("{v:?}")
-        };
-        assert_eq!(
-            items[1],
-            (Value::Bytes(b"k".as_slice().into()), Value::None)
-        );
-    }
-
-    #[test]
-    fn refusals_name_offset_and_opcode() {
-        let e = err(b"\x80\x02}q\x00(G");
-        assert_eq!(
-            (e.offset, e.opcode, &e.kind),
-            (6, Some(b'G'), &ErrorKind::UnknownOpcode)
-        );
-        assert!(
-            e.to_string().contains("at byte 6, opcode BINFLOAT (0x47)"),
-            "{e}"
-        );
-        let e = err(b"\x80\x02T\x10\x00\x00\x00abc");
-        assert_eq!((e.offset, e.kind), (2, ErrorKind::Truncated));
-        assert_eq!(err(b"\x80\x02N").offset, 3);
-        assert_eq!(err(b"\x80\x04N.").kind, ErrorKind::Protocol(4));
-        let e = err(b"\x80\x02cos\nsystem\n.");
-        assert_eq!(e.kind, ErrorKind::Global("os.system".into()));
-        assert!(matches!(err(b"\x80\x02N.N").kind, ErrorKind::Malformed(_)));
-        assert!(matches!(err(b"\x80\x02(e.").kind, ErrorKind::Malformed(_)));
-        let e = err(b"\x80\x02]q\x00h\x00.");
-        assert!(e.to_string().contains("second reference"), "{e}");
-    }
-
-    #[test]
-    fn latin1_bytes_and_float_dtype() {
-        // _codecs.encode('\xff\x00', 'latin1') as Python 3 writes b'\xff\x00'.
-        let p =
-            b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00\xc3\xbf\x00X\x06\x00\x00\x00latin1\x86R.";
-        assert_eq!(decode(p).unwrap(), Value::Bytes(vec![0xff, 0].into()));
-        let all: String = (0..=255u8).map(char::from).collect();
-        assert_eq!(latin1(&all), Some((0..=255).collect()));
-        assert_eq!(latin1("\u{100}"), None);
-        let p = b"\x80\x02cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R.";
-        let e = err(p);
-        assert_eq!(
-            (e.offset, e.kind.clone()),
-            (24, ErrorKind::Dtype("f8".into()))
-        );
-        assert!(e.to_string().contains("float64"), "{e}");
-    }
-}
+mod tests;
