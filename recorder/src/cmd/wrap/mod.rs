@@ -24,12 +24,14 @@ mod watcher;
 
 use super::common::{self, parse_duration, RecordArgs, Signals};
 use super::output;
-use crate::recording::Recording;
+use crate::recording::{Recording, Stamper};
 use anyhow::{bail, Context, Result};
 use book::{Entry, EpochBook};
 use clap::Args;
+use crossbeam_channel::Receiver;
 use std::fs::File;
-use std::process::{Command, ExitCode};
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, ExitStatus};
 use std::time::Duration;
 use tail::EpochTail;
 use trainwatt_trace::schema::CHILD_EPOCHS_FILE;
@@ -82,49 +84,11 @@ fn clip(text: &str) -> String {
 
 pub fn run(args: &WrapArgs) -> Result<ExitCode> {
     let signals = Signals::install()?;
-    let workload = Workload {
-        kind: "wrap".into(),
-        command: args.command.clone(),
-        arch: args.arch.clone(),
-        width: args.width,
-        dataset: args.dataset.clone(),
-        ..Workload::default()
-    };
-    let mut rec = common::start_recording(
-        &args.record,
-        workload,
-        (
-            args.dataset.as_deref().unwrap_or("none"),
-            args.arch.as_deref().unwrap_or("none"),
-            args.width.unwrap_or(0),
-        ),
-        &["wrap".into()],
-        true,
-    )?;
+    let mut rec = start(args)?;
     let clock = rec.clock();
     let stamper = rec.stamper();
     let log_path = rec.dir().join(CHILD_EPOCHS_FILE);
-    let file = File::create(&log_path)
-        .and_then(|_| File::open(&log_path))
-        .with_context(|| format!("creating the epoch log {}", log_path.display()))?;
-    let tail = EpochTail::new(file);
-    let (watch, note) = LogWatch::new(&log_path, args.epoch_poll)
-        .with_context(|| format!("watching the epoch log {}", log_path.display()))?;
-    watch
-        .wake_on_signals()
-        .context("installing the signal handlers")?;
-    if let Some(note) = note {
-        warn(&mut rec, note);
-    }
-    rec.manifest_mut().workload.extra.insert(
-        "epoch_log_watch".into(),
-        match args.epoch_poll {
-            Some(p) => format!("poll every {} ms", p.as_millis()),
-            None if watch.is_inotify() => "inotify".to_string(),
-            None => format!("poll every {} ms", watch::FALLBACK_POLL.as_millis()),
-        }
-        .into(),
-    );
+    let (tail, watch) = open_epoch_log(args, &mut rec, &log_path)?;
     eprintln!("recorder: recording into {}", rec.dir().display());
 
     // Epoch 1 starts, unless the child says otherwise, when the child is
@@ -139,78 +103,193 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
         .spawn();
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => {
-            watcher.stop();
-            let msg = format!(
-                "cannot start '{}': {e} (check the command after `--` and your PATH)",
-                args.command[0]
-            );
-            let summary = rec.finish(RunStatus::Failed, Some(msg.clone()))?;
-            output::print_run(args.record.format, &summary)?;
-            bail!(msg);
-        }
+        Err(e) => return start_failed(args, rec, watcher, &e),
     };
-    let mut forwarded: Option<i32> = None;
     // A recording failure (disk full, folder gone) never abandons the
     // child: it is reported at once, the training goes on, and the run ends
     // `failed` with the first reason.
     let mut record_error: Option<String> = None;
-    let exit = loop {
-        if let Some(sig) = signals.received() {
-            signals.clear();
-            forwarded = Some(sig);
-            if let Ok(pid) = i32::try_from(child.id()) {
-                if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
-                }
-            }
+    let mut live = Live {
+        rec: &mut rec,
+        book: &mut book,
+        record_error: &mut record_error,
+    };
+    let ended = supervise(&mut child, &signals, &events, &mut live)?;
+    drain(watcher, &events, &stamper, &mut live)?;
+    finish(args, rec, ended, record_error)
+}
+
+/// The recording and its epoch book while the child runs, with the first
+/// recording failure.
+struct Live<'r> {
+    rec: &'r mut Recording,
+    book: &'r mut EpochBook,
+    record_error: &'r mut Option<String>,
+}
+
+impl Live<'_> {
+    fn handle(&mut self, ev: Event) {
+        handle(ev, self.rec, self.book, self.record_error);
+    }
+}
+
+/// How the child ended: its exit status and the last signal forwarded.
+struct Ended {
+    exit: ExitStatus,
+    forwarded: Option<i32>,
+}
+
+/// Starts the recording, labelled from the arguments.
+fn start(args: &WrapArgs) -> Result<Recording> {
+    let workload = Workload {
+        kind: "wrap".into(),
+        command: args.command.clone(),
+        arch: args.arch.clone(),
+        width: args.width,
+        dataset: args.dataset.clone(),
+        ..Workload::default()
+    };
+    common::start_recording(
+        &args.record,
+        workload,
+        (
+            args.dataset.as_deref().unwrap_or("none"),
+            args.arch.as_deref().unwrap_or("none"),
+            args.width.unwrap_or(0),
+        ),
+        &["wrap".into()],
+        true,
+    )
+}
+
+/// Creates the child's epoch log and the watch on it (waking on signals
+/// too), and notes in the manifest how it is watched.
+fn open_epoch_log(
+    args: &WrapArgs,
+    rec: &mut Recording,
+    log_path: &Path,
+) -> Result<(EpochTail, LogWatch)> {
+    let file = File::create(log_path)
+        .and_then(|_| File::open(log_path))
+        .with_context(|| format!("creating the epoch log {}", log_path.display()))?;
+    let tail = EpochTail::new(file);
+    let (watch, note) = LogWatch::new(log_path, args.epoch_poll)
+        .with_context(|| format!("watching the epoch log {}", log_path.display()))?;
+    watch
+        .wake_on_signals()
+        .context("installing the signal handlers")?;
+    if let Some(note) = note {
+        warn(rec, note);
+    }
+    rec.manifest_mut().workload.extra.insert(
+        "epoch_log_watch".into(),
+        match args.epoch_poll {
+            Some(p) => format!("poll every {} ms", p.as_millis()),
+            None if watch.is_inotify() => "inotify".to_string(),
+            None => format!("poll every {} ms", watch::FALLBACK_POLL.as_millis()),
         }
-        if rec.writer_failed() {
-            note_failure(&mut record_error, "writing power samples failed".into());
+        .into(),
+    );
+    Ok((tail, watch))
+}
+
+/// Ends a run whose command could not be started: `failed`, with why.
+fn start_failed(
+    args: &WrapArgs,
+    rec: Recording,
+    watcher: Watcher,
+    e: &std::io::Error,
+) -> Result<ExitCode> {
+    watcher.stop();
+    let msg = format!(
+        "cannot start '{}': {e} (check the command after `--` and your PATH)",
+        args.command[0]
+    );
+    let summary = rec.finish(RunStatus::Failed, Some(msg.clone()))?;
+    output::print_run(args.record.format, &summary)?;
+    bail!(msg);
+}
+
+/// Forwards signals to the child and records what the watcher sends until
+/// the child exits; how it ended.
+fn supervise(
+    child: &mut Child,
+    signals: &Signals,
+    events: &Receiver<Event>,
+    live: &mut Live,
+) -> Result<Ended> {
+    let mut forwarded: Option<i32> = None;
+    let exit = loop {
+        if let Some(sig) = forward_signal(signals, child) {
+            forwarded = Some(sig);
+        }
+        if live.rec.writer_failed() {
+            note_failure(live.record_error, "writing power samples failed".into());
         }
         if let Some(status) = child.try_wait().context("waiting for the child")? {
             break status;
         }
         // Lines (stamped by the watcher), or a poke to look at the above.
         match events.recv_timeout(watch::SAFETY_NET) {
-            Ok(ev) => handle(ev, &mut rec, &mut book, &mut record_error),
+            Ok(ev) => live.handle(ev),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                note_failure(&mut record_error, "the epoch log watcher stopped".into());
+                note_failure(live.record_error, "the epoch log watcher stopped".into());
                 std::thread::sleep(watch::FALLBACK_POLL);
             }
         }
     };
-    // What the watcher stamped before it stopped, then what it had not yet
-    // read, stamped now.
+    Ok(Ended { exit, forwarded })
+}
+
+/// Passes a signal the recorder received on to the child; which one.
+fn forward_signal(signals: &Signals, child: &Child) -> Option<i32> {
+    let sig = signals.received()?;
+    signals.clear();
+    if let Ok(pid) = i32::try_from(child.id()) {
+        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
+        }
+    }
+    Some(sig)
+}
+
+/// Stops the watcher and records what the watcher stamped before it
+/// stopped, then what it had not yet read, stamped now.
+fn drain(
+    watcher: Watcher,
+    events: &Receiver<Event>,
+    stamper: &Stamper,
+    live: &mut Live,
+) -> Result<()> {
     let tail = watcher.stop();
     for ev in events.try_iter() {
-        handle(ev, &mut rec, &mut book, &mut record_error);
+        live.handle(ev);
     }
     let Some(mut tail) = tail else {
         bail!("the epoch log watcher panicked");
     };
     let (tx, last) = crossbeam_channel::unbounded();
-    watcher::stamp_arrivals(&mut tail, &stamper, &tx);
+    watcher::stamp_arrivals(&mut tail, stamper, &tx);
     for ev in last.try_iter() {
-        handle(ev, &mut rec, &mut book, &mut record_error);
+        live.handle(ev);
     }
     if let Some((line_no, text, seen_ns)) = tail.take_partial() {
         warn(
-            &mut rec,
+            live.rec,
             format!(
                 "{CHILD_EPOCHS_FILE} line {line_no} has no newline; used as the child exited, \
                  stamped when it was first seen (end each line with \\n)"
             ),
         );
-        let entries = book.take(line_no, &text, seen_ns);
-        if let Err(e) = record(&mut rec, entries) {
-            note_failure(&mut record_error, format!("{e:#}"));
+        let entries = live.book.take(line_no, &text, seen_ns);
+        if let Err(e) = record(live.rec, entries) {
+            note_failure(live.record_error, format!("{e:#}"));
         }
     }
     if tail.rewrites > 0 {
         warn(
-            &mut rec,
+            live.rec,
             format!(
                 "the child rewrote {CHILD_EPOCHS_FILE} instead of appending to it ({} times): \
                  every line was still stamped as it arrived, but the file now holds only the \
@@ -219,7 +298,19 @@ pub fn run(args: &WrapArgs) -> Result<ExitCode> {
             ),
         );
     }
+    Ok(())
+}
+
+/// Writes the exit code and the run's status, finishes the recording and
+/// reports it; the child's exit code, or an error if recording failed.
+fn finish(
+    args: &WrapArgs,
+    mut rec: Recording,
+    ended: Ended,
+    record_error: Option<String>,
+) -> Result<ExitCode> {
     use std::os::unix::process::ExitStatusExt;
+    let Ended { exit, forwarded } = ended;
     let code = exit
         .code()
         .unwrap_or_else(|| 128 + exit.signal().unwrap_or(0));
