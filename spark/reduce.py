@@ -216,12 +216,20 @@ def main(argv=None):
 def session(args):
     """The Spark session: the master given (or local[*] outside
     spark-submit), Arrow with 64-bit offsets, no shuffle compression."""
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("trainwatt-reduce")
-    if args.master or "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
-        builder = builder.master(args.master or "local[*]")
-    if (args.master or "local").startswith("local"):
+    # Under spark-submit the JVM started this driver (PYSPARK_GATEWAY_PORT is
+    # set) and its --master rules: a master set here would override it.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    if args.master or not submitted:
+        master = args.master or "local[*]"
+        builder = builder.master(master)
+    else:
+        SparkContext._ensure_initialized()  # so that SparkConf sees spark-submit's settings
+        master = SparkConf().get("spark.master", "")
+    if master.startswith("local"):
         # Local workers run this interpreter (its pyarrow and trainwatt),
         # not whatever `python3` is first on the PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -247,15 +255,14 @@ def run_files(spark, archive):
     listing, so no other file is read."""
     from pyspark.sql import functions as F
 
-    parts = PARTS
     return (
         spark.read.format("binaryFile")
         .option("recursiveFileLookup", "true")
         .load(archive)
-        .where(F.col("path").rlike(parts))
+        .where(F.col("path").rlike(PARTS))
         .select(
-            F.regexp_extract("path", parts, 1).alias("run_dir"),
-            F.regexp_extract("path", parts, 2).alias("part"),
+            F.regexp_extract("path", PARTS, 1).alias("run_dir"),
+            F.regexp_extract("path", PARTS, 2).alias("part"),
             "path",
             "content",
         )
