@@ -47,7 +47,7 @@ use std::path::Path;
 
 /// Folds the run in folder `dir` (read from its files).
 pub fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, ExclusionReason> {
-    run::load_run(dir, opts)
+    run::fold_run(input::Input::Dir(dir), opts)
 }
 
 /// Folds a run already in memory: the same numbers, warnings and reasons

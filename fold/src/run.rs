@@ -25,11 +25,6 @@ use std::path::Path;
 use trainwatt_trace::schema::{EPOCHS_FILE, MANIFEST_FILE, SAMPLES_DIR};
 use trainwatt_trace::{Manifest, Method, RunStatus, SourceInfo};
 
-/// Loads the run in `dir`, or says why it cannot be used.
-pub(crate) fn load_run(dir: &Path, opts: &Resolved) -> Result<RunData, ExclusionReason> {
-    fold_run(Input::Dir(dir), opts)
-}
-
 /// Folds a run from wherever it is: the one path from a run's parts to its
 /// numbers or its exclusion.
 pub(crate) fn fold_run(input: Input<'_>, opts: &Resolved) -> Result<RunData, ExclusionReason> {

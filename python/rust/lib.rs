@@ -50,14 +50,7 @@ fn reduce_run(
     baseline: bool,
     gap_tolerance_s: f64,
 ) -> PyResult<PyArrowType<Table>> {
-    let opts = LoadOptions {
-        energy: energy.as_deref().map(energy_mode).transpose()?,
-        components,
-        baseline,
-        gap_tolerance_s,
-        ..LoadOptions::default()
-    };
-    let resolved = Resolved::new(&opts).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let (opts, resolved) = load_options(energy, components, baseline, gap_tolerance_s)?;
     let epochs = epochs
         .map(|e| {
             Ok::<_, PyErr>(match parquet_bytes(&e) {
@@ -107,14 +100,7 @@ fn options_json(
     baseline: bool,
     gap_tolerance_s: f64,
 ) -> PyResult<String> {
-    let opts = LoadOptions {
-        energy: energy.as_deref().map(energy_mode).transpose()?,
-        components,
-        baseline,
-        gap_tolerance_s,
-        ..LoadOptions::default()
-    };
-    Resolved::new(&opts).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let (opts, _) = load_options(energy, components, baseline, gap_tolerance_s)?;
     Ok(schema::options_json(&opts))
 }
 
@@ -122,6 +108,25 @@ fn options_json(
 #[pyfunction]
 fn reduced_schema() -> PyArrowType<arrow::datatypes::Schema> {
     PyArrowType(schema::schema().as_ref().clone())
+}
+
+/// The fold's options from the Python arguments, checked (a `ValueError`
+/// naming the fix where they cannot be used).
+fn load_options(
+    energy: Option<String>,
+    components: Vec<String>,
+    baseline: bool,
+    gap_tolerance_s: f64,
+) -> PyResult<(LoadOptions, Resolved)> {
+    let opts = LoadOptions {
+        energy: energy.as_deref().map(energy_mode).transpose()?,
+        components,
+        baseline,
+        gap_tolerance_s,
+        ..LoadOptions::default()
+    };
+    let resolved = Resolved::new(&opts).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((opts, resolved))
 }
 
 fn energy_mode(name: &str) -> PyResult<EnergyMode> {
