@@ -9,10 +9,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod archive_support;
+
 use analyzer::archive::{load, LoadOptions};
+use archive_support::{run, run_dirs, s};
 use arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
 use arrow::datatypes::{DataType, Int64Type};
-use assert_cmd::Command;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{Manifest, Method};
@@ -47,41 +49,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/import")
         .join(name)
-}
-
-fn analyzer() -> Command {
-    Command::cargo_bin("analyzer").unwrap()
-}
-
-/// Runs `analyzer ARGS`; returns (success, stdout, stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = analyzer().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Every folder under `root` that holds a manifest.
-fn run_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if d.join("manifest.json").is_file() {
-            out.push(d);
-            continue;
-        }
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            stack.extend(rd.map(|e| e.unwrap().path()).filter(|p| p.is_dir()));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Trapezoid of the nvidia-smi log, straight from its text (local times

@@ -8,9 +8,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod archive_support;
+
 use analyzer::archive::{load, LoadOptions};
 use analyzer::model::EnergyMode;
-use assert_cmd::Command;
+use archive_support::{run, run_dirs, s};
 use std::path::{Path, PathBuf};
 use trainwatt_trace::{Manifest, Method};
 
@@ -27,41 +29,6 @@ fn powerlog(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/powerlogs")
         .join(name)
-}
-
-/// Runs `analyzer ARGS`; returns (success, stdout, stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::cargo_bin("analyzer")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Every folder under `root` that holds a manifest.
-fn run_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if d.join("manifest.json").is_file() {
-            out.push(d);
-            continue;
-        }
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            stack.extend(rd.map(|e| e.unwrap().path()).filter(|p| p.is_dir()));
-        }
-    }
-    out.sort();
-    out
 }
 
 fn manifest(dir: &Path) -> Manifest {

@@ -24,10 +24,6 @@ fn analyzer(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 const COMMANDS: [&[&str]; 5] = [
     &["efficiency", "--paper-criteria", "--format", "csv"],
     &[

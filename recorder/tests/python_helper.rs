@@ -41,7 +41,7 @@ fn check(out: &std::process::Output, what: &str) {
 /// venv does not have), the wheel build and the reducer are tested in the
 /// test tools' venv instead (analyzer/tests/python_fold.rs); the epoch
 /// helpers import without the extension.
-fn install(_dir: &Path) -> PathBuf {
+fn helper_path() -> PathBuf {
     let site = repo().join("python/src");
     assert!(site.join("trainwatt/__init__.py").exists());
     site
@@ -112,7 +112,7 @@ fn run_dir(root: &Path) -> PathBuf {
 )]
 fn a_pytorch_script_reports_its_epochs_through_the_helper() {
     let dir = tempfile::tempdir().unwrap();
-    let site = install(dir.path());
+    let site = helper_path();
     // The helper's own tests, against the installed copy.
     let out = Command::new(python())
         .arg(repo().join("python/tests/test_trainwatt.py"))

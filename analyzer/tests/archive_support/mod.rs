@@ -3,7 +3,8 @@
 //! metadata chosen), independent of the recorder's writer, so the reader is
 //! tested against the format as documented in `trainwatt-trace`. Files that
 //! other tools wrote (pyarrow, pandas, DuckDB, polars) are tested in
-//! `other_writers.rs`.
+//! `other_writers.rs`. Also the few helpers the command-line tests share
+//! (run the analyzer, list run folders, a path as `&str`).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use arrow::array::{
@@ -306,4 +307,39 @@ pub fn assert_close(got: f64, want: f64, what: &str) {
         "{what}: got {got}, want {want} (rel {:e})",
         rel(got, want)
     );
+}
+
+/// Runs the `analyzer` binary with `args`; returns (success, stdout, stderr).
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A path as `&str` (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every folder under `root` that holds a manifest, sorted.
+pub fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join("manifest.json").is_file() {
+            out.push(d);
+            continue;
+        }
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            stack.extend(rd.map(|e| e.unwrap().path()).filter(|p| p.is_dir()));
+        }
+    }
+    out.sort();
+    out
 }
